@@ -19,18 +19,18 @@ type RunStatus string
 // Run states. A run that was running when its process died is shown as
 // interrupted until it is resumed.
 const (
-	RunRunning     RunStatus = "running"
-	RunFinished    RunStatus = "finished"
-	RunFailed      RunStatus = "failed"
-	RunCancelled   RunStatus = "cancelled"
-	RunStopped     RunStatus = "stopped"
-	RunInterrupted RunStatus = "interrupted"
+	StatusRunning     RunStatus = "running"
+	StatusFinished    RunStatus = "finished"
+	StatusFailed      RunStatus = "failed"
+	StatusCancelled   RunStatus = "cancelled"
+	StatusStopped     RunStatus = "stopped"
+	StatusInterrupted RunStatus = "interrupted"
 )
 
 // Ended reports whether the status is terminal.
 func (s RunStatus) Ended() bool {
 	switch s {
-	case RunFinished, RunFailed, RunCancelled, RunStopped:
+	case StatusFinished, StatusFailed, StatusCancelled, StatusStopped:
 		return true
 	}
 	return false
