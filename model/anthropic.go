@@ -291,13 +291,13 @@ func transportError(provider, baseURL string, err error, x *exchange) *Error {
 			Message: "malformed reply from the server: " + oneLine(err.Error(), 200)}
 	case x.status == 0 && isNetError(err):
 		return &Error{Kind: KindUnreachable, Provider: provider, retryable: true, err: err,
-			Message: fmt.Sprintf("cannot reach %s: %s", baseURL, netReason(err))}
+			Message: fmt.Sprintf("cannot reach %s: %s", displayURL(baseURL), netReason(err))}
 	case isNetError(err):
 		return &Error{Kind: KindUnreachable, Provider: provider, Status: x.status, retryable: true, err: err,
 			Message: "the connection dropped mid-reply: " + netReason(err)}
 	}
 	return &Error{Kind: KindBadResponse, Provider: provider, Status: x.status, err: err,
-		Message: "unreadable reply from the server: " + oneLine(err.Error(), 200)}
+		Message: "request failed: " + oneLine(err.Error(), 200)}
 }
 
 // anthropicAcc assembles a streamed message.

@@ -378,3 +378,32 @@ func TestAnthropicKeyFromEnvironment(t *testing.T) {
 		t.Errorf("window %d name %s", p.ContextWindow(), p.Name())
 	}
 }
+
+// A credential in the base URL never reaches an error message.
+func TestErrorsHideURLCredentials(t *testing.T) {
+	base := closedURL(t)
+	withCreds := strings.Replace(base, "http://", "http://user:s3cret@", 1) + "/v1?api-key=s3cret"
+	p, err := open("openai:"+testGPT, Config{BaseURL: withCreds, MaxRetries: -1}, testOptions(nil, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Complete(context.Background(), simpleRequest(), nil)
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "cannot reach "+base+"/v1:") {
+		t.Errorf("error = %v", err)
+	}
+}
+
+func TestAnthropicToolWithoutSchema(t *testing.T) {
+	s, err := anthropicSchema(ouro.ToolSpec{Name: "finish"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(s)
+	if string(b) != `{"type":"object"}` {
+		t.Errorf("schema = %s", b)
+	}
+	if _, err := anthropicSchema(ouro.ToolSpec{Name: "bad", Schema: json.RawMessage(`[1]`)}); err == nil ||
+		!strings.HasPrefix(err.Error(), `anthropic: tool "bad": input schema is not a JSON object`) {
+		t.Errorf("bad schema: %v", err)
+	}
+}

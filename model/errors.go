@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -102,13 +104,32 @@ func netReason(err error) string {
 }
 
 // isNetError reports whether err is a transport failure rather than a
-// response the server sent.
+// response the server sent: a refused or reset connection, a body cut
+// short, an HTTP/2 stream torn down.
 func isNetError(err error) bool {
 	var ne net.Error
 	var errno syscall.Errno
-	return errors.As(err, &ne) || errors.As(err, &errno) ||
-		errors.Is(err, syscall.ECONNRESET) || strings.Contains(err.Error(), "unexpected EOF") ||
-		strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "broken pipe")
+	if errors.As(err, &ne) || errors.As(err, &errno) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	msg := err.Error()
+	for _, s := range []string{"connection reset", "broken pipe", "stream error", "GOAWAY", "use of closed network connection"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// displayURL is a URL fit for an error message: without user info or a
+// query, either of which may hold a credential.
+func displayURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "the configured base_url"
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return u.String()
 }
 
 // cancelled is the error for a caller whose context ended.

@@ -122,7 +122,7 @@ func httpError(provider, model, keyEnv string, x *exchange) *Error {
 		e.Message = fmt.Sprintf("unknown model %q (404)", model)
 	case x.status == http.StatusNotFound:
 		e.Kind = KindConfig
-		e.Message = fmt.Sprintf("nothing answers at %s (404); check base_url", x.url)
+		e.Message = fmt.Sprintf("nothing answers at %s (404); check base_url", displayURL(x.url))
 	case x.status == http.StatusTooManyRequests:
 		e.Kind, e.retryable = KindRateLimited, true
 		e.Message = "rate limited (429)" + detail

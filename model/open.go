@@ -38,6 +38,7 @@ func defaultOptions() options {
 
 // Open returns the provider a spec names: "anthropic:MODEL", "openai:MODEL"
 // or "script:FILE". A relative FILE is read from the working directory.
+// Providers are safe for concurrent use; every failure is an *Error.
 func Open(spec string, cfg Config) (Provider, error) {
 	return open(spec, cfg, defaultOptions())
 }

@@ -260,8 +260,8 @@ func (a *openaiAcc) add(ch openai.ChatCompletionChunk, onText func(string)) {
 			if tc.ID != "" {
 				call.id = tc.ID
 			}
-			if tc.Function.Name != "" {
-				call.name += tc.Function.Name
+			if call.name == "" {
+				call.name = tc.Function.Name
 			}
 			call.args.WriteString(tc.Function.Arguments)
 		}

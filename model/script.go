@@ -258,11 +258,6 @@ func turnsPlayed(req *Request) int {
 		if base, ok := markedTurns(m.Text); ok {
 			return base + n
 		}
-		for _, r := range m.ToolResults {
-			if base, ok := markedTurns(r.Content); ok {
-				return base + n
-			}
-		}
 	}
 	if base, ok := markedTurns(req.System); ok {
 		return base + n
