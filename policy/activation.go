@@ -112,7 +112,13 @@ func (v *activation) compute(slot int) ref.Val {
 	case varTool:
 		return types.String(a.Tool)
 	case varArgs:
-		return types.NewStringInterfaceMap(adapter, a.Args)
+		// Converting the top-level values once saves every rule that reads
+		// args.x a conversion; nested values convert lazily.
+		vals := make(map[string]ref.Val, len(a.Args))
+		for k, x := range a.Args {
+			vals[k] = adapter.NativeToValue(x)
+		}
+		return types.NewMap(adapter, vals)
 	case varPaths:
 		return stringList(a.Paths)
 	case varWrites:
@@ -167,11 +173,15 @@ func (v *activation) analyze() *shellInfo {
 	cmds, nested := normalizeCommands(all)
 	info := &shellInfo{cmds: cmds, redirects: append(redirects, nested...)}
 	info.written = append(info.written, info.redirects...)
+	dir := ""
 	for _, c := range cmds {
 		if !slices.Contains(info.programs, c[0]) {
 			info.programs = append(info.programs, c[0])
 		}
-		info.written = append(info.written, writeTargets(c)...)
+		for _, t := range writeTargets(c) {
+			info.written = append(info.written, inDir(dir, t))
+		}
+		dir = nextDir(dir, c)
 	}
 	v.shell = info
 	return info

@@ -50,7 +50,32 @@ func cleanRel(p string) string {
 	if p == "" {
 		return "."
 	}
+	if isClean(p) {
+		return p
+	}
 	return path.Clean(p)
+}
+
+// isClean reports whether path.Clean would return p unchanged, for the
+// common case of a plain relative path, without building a copy.
+func isClean(p string) bool {
+	if p[len(p)-1] == '/' && len(p) > 1 {
+		return false
+	}
+	start := 0
+	for i := 0; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			continue
+		}
+		seg := p[start:i]
+		if (seg == "" && i > 0) || seg == "." || seg == ".." {
+			// "", "." or ".." segments; a lone "." or a leading ".." is
+			// what Clean keeps, so let Clean decide.
+			return false
+		}
+		start = i + 1
+	}
+	return true
 }
 
 // outside reports whether a cleaned path lies outside the workspace.

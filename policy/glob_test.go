@@ -1,6 +1,9 @@
 package policy
 
-import "testing"
+import (
+	"path"
+	"testing"
+)
 
 func TestMatch(t *testing.T) {
 	tests := []struct {
@@ -98,6 +101,31 @@ func TestValidPattern(t *testing.T) {
 		got, err := validPattern(tt.in)
 		if (err == nil) != tt.ok || got != tt.want {
 			t.Errorf("validPattern(%q) = %q, %v; want %q, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+// isClean must agree with path.Clean: whenever it says a path is clean,
+// Clean returns the path unchanged.
+func TestIsCleanAgreesWithClean(t *testing.T) {
+	parts := []string{"a", "b.go", ".", "..", "", ".git", "..x", "x.."}
+	var paths []string
+	for _, p := range parts {
+		for _, q := range parts {
+			for _, r := range parts {
+				paths = append(paths, p+"/"+q, p+"/"+q+"/"+r, "/"+p+"/"+q, p+"//"+q+"/", p)
+			}
+		}
+	}
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		if isClean(p) && path.Clean(p) != p {
+			t.Errorf("isClean(%q) = true, but Clean gives %q", p, path.Clean(p))
+		}
+		if got := cleanRel(p); got != path.Clean(p) {
+			t.Errorf("cleanRel(%q) = %q, want %q", p, got, path.Clean(p))
 		}
 	}
 }

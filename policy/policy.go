@@ -54,13 +54,17 @@
 //	                                 of well-known commands (rm, mv, cp, ln, tee,
 //	                                 touch, chmod, install, sed -i, perl -i, dd of=,
 //	                                 curl -o, wget -O, go build -o, find -delete,
-//	                                 git config)
+//	                                 tar -x, unzip, git config)
 //	hosts      list(string)          network hosts the action names
 //	agent      string                the agent's name
 //	depth      int                   the run's delegation depth (0 for a top-level run)
 //	task       string                the run's task
 //	budget     map(string, dyn)      used so far: input_tokens, output_tokens,
 //	                                 tool_calls (int), cost_usd, wall_time_s (double)
+//
+// Paths in redirects and written follow earlier cd and pushd commands:
+// "cd .git && echo x > config" writes ".git/config". After a cd whose
+// destination is unknown (cd ~, cd $DIR) they start with "/?".
 //
 // In cmds each command's program is its base name ("/usr/bin/git" is
 // "git"), prefix assignments ("FOO=1 git push") are dropped, and the
@@ -121,6 +125,9 @@ const RepoFile = ".ouro/policy.yaml"
 // tested against, relative to its root.
 const RepoExamples = ".ouro/policy_test.yaml"
 
+// DefaultName is the name the built-in policy goes by in errors.
+const DefaultName = "built-in default"
+
 // EscalateParent is the Rule.Escalate value that sends an ask to the
 // parent agent of a delegated run before a person.
 const EscalateParent = "parent"
@@ -166,7 +173,7 @@ type Rule struct {
 
 // Default returns the built-in default policy, parsed afresh.
 func Default() *File {
-	f, err := Parse("default policy", defaultYAML)
+	f, err := Parse(DefaultName, defaultYAML)
 	if err != nil {
 		panic(fmt.Sprintf("built-in policy does not parse: %v", err))
 	}
@@ -635,8 +642,8 @@ func (p *Policy) Evaluate(a *ouro.Action) (Result, error) {
 // for the gate and the run is killed.
 func (p *Policy) Thresholds() (pause, kill int) { return p.pause, p.kill }
 
-// Protected returns the protected glob patterns, workspace-relative and
-// cleaned. The caller must not modify the slice.
+// Protected returns a copy of the protected glob patterns,
+// workspace-relative and cleaned.
 func (p *Policy) Protected() []string { return slices.Clone(p.protected) }
 
 // IsProtected reports whether a workspace-relative path matches one of the

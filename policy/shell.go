@@ -22,7 +22,8 @@ const maxShellDepth = 8
 // shellScan collects what a piece of shell text does.
 type shellScan struct {
 	cmds      [][]string // simple commands, words with quotes removed
-	redirects []string   // targets of output redirections
+	redirects []string   // targets of output redirections, after any cd
+	dir       string     // where earlier cd commands went, "" for the start
 }
 
 // scanShell reads shell text into simple commands and output redirection
@@ -73,10 +74,10 @@ func (s *shellScan) scan(src string, depth int) {
 		inWord = false
 		switch pending {
 		case redirOut:
-			s.redirects = append(s.redirects, w)
+			s.redirects = append(s.redirects, inDir(s.dir, w))
 		case redirOutDup:
 			if w != "-" && !allDigits(w) {
-				s.redirects = append(s.redirects, w)
+				s.redirects = append(s.redirects, inDir(s.dir, w))
 			}
 		case redirIn, redirString:
 		case redirHere, redirHereTabs:
@@ -94,6 +95,7 @@ func (s *shellScan) scan(src string, depth int) {
 		endWord()
 		if len(words) > 0 {
 			s.cmds = append(s.cmds, words)
+			s.dir = nextDir(s.dir, words)
 			words = nil
 		}
 		pending = redirNone
@@ -354,6 +356,44 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// nextDir returns the working directory after a command run in dir: cd
+// and pushd move it, popd goes back to the start (a guess), anything else
+// leaves it. Where a cd goes cannot be known ("cd ~", "cd $X", "cd -")
+// the result is "/?": outside the workspace as far as rules can tell.
+func nextDir(dir string, c []string) string {
+	if len(c) == 0 {
+		return dir
+	}
+	switch path.Base(c[0]) {
+	case "cd", "pushd":
+	case "popd":
+		return ""
+	default:
+		return dir
+	}
+	ops := operands(c[1:], "")
+	if len(ops) == 0 {
+		return "/?" // cd alone goes home
+	}
+	to := ops[0]
+	switch {
+	case to == "" || to == "-" || strings.HasPrefix(to, "~") || strings.ContainsAny(to, "$`*?"):
+		return "/?"
+	case path.IsAbs(to):
+		return path.Clean(to)
+	}
+	return inDir(dir, to)
+}
+
+// inDir resolves a relative path against a working directory given
+// relative to the workspace root ("" is the root).
+func inDir(dir, p string) string {
+	if dir == "" || path.IsAbs(p) {
+		return p
+	}
+	return path.Join(dir, p)
 }
 
 // isShell reports whether a program name is a POSIX-like shell.
@@ -811,10 +851,39 @@ func writeTargets(c []string) []string {
 				return roots
 			}
 		}
+	case "tar", "bsdtar":
+		if tarExtracts(args) {
+			if dirs := optionValues(args, "-C", "--directory"); len(dirs) > 0 {
+				return dirs
+			}
+			return []string{"."}
+		}
+	case "unzip":
+		if dirs := optionValues(args, "-d"); len(dirs) > 0 {
+			return dirs
+		}
+		return []string{"."}
 	case "git":
 		return gitConfigTargets(args)
 	}
 	return nil
+}
+
+// tarExtracts reports whether tar arguments extract an archive: -x,
+// --extract, --get, or an x in the first word's old-style flags ("xzf").
+func tarExtracts(args []string) bool {
+	for i, a := range args {
+		switch {
+		case a == "--extract" || a == "--get":
+			return true
+		case strings.HasPrefix(a, "--"):
+		case strings.HasPrefix(a, "-") && strings.ContainsRune(a, 'x'):
+			return true
+		case i == 0 && !strings.HasPrefix(a, "-") && strings.ContainsRune(a, 'x'):
+			return true
+		}
+	}
+	return false
 }
 
 // fileUtilValueOpts lists the options of file utilities that take a

@@ -64,6 +64,11 @@ func TestScanShell(t *testing.T) {
 		{"unterminated quote", "echo 'abc", cmds{{"echo", "abc"}}, nil},
 		{"parameter expansion with spaces", "echo ${x:-a b} c", cmds{{"echo", "${x:-a b}", "c"}}, nil},
 		{"empty", "", nil, nil},
+		{
+			"cd moves redirects", "echo a > x; cd sub && echo b > y; cd ../other; echo c > z; cd /tmp; echo d > w; cd $D; echo e > v",
+			cmds{{"echo", "a"}, {"cd", "sub"}, {"echo", "b"}, {"cd", "../other"}, {"echo", "c"}, {"cd", "/tmp"}, {"echo", "d"}, {"cd", "$D"}, {"echo", "e"}},
+			[]string{"x", "sub/y", "other/z", "/tmp/w", "/?/v"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -247,6 +252,12 @@ func TestWriteTargets(t *testing.T) {
 		{[]string{"git", "config", "--global", "user.email", "x"}, nil},
 		{[]string{"git", "config", "get", "user.email"}, nil},
 		{[]string{"git", "status"}, nil},
+		{[]string{"tar", "-xzf", "a.tgz", "-C", "d"}, []string{"d"}},
+		{[]string{"tar", "xf", "a.tar"}, []string{"."}},
+		{[]string{"tar", "--extract", "--directory=d", "-f", "a.tar"}, []string{"d"}},
+		{[]string{"tar", "-czf", "a.tgz", "d"}, nil},
+		{[]string{"tar", "tf", "a.tar"}, nil},
+		{[]string{"unzip", "a.zip", "-d", "d"}, []string{"d"}},
 		{[]string{"cat", "f"}, nil},
 		{nil, nil},
 	}
@@ -280,6 +291,31 @@ func TestSubcommand(t *testing.T) {
 	for _, tt := range tests {
 		if got := subcommand(tt.cmd); got != tt.want {
 			t.Errorf("subcommand(%q) = %q, want %q", tt.cmd, got, tt.want)
+		}
+	}
+}
+
+func TestNextDir(t *testing.T) {
+	tests := []struct {
+		dir  string
+		cmd  []string
+		want string
+	}{
+		{"", []string{"cd", "a/b"}, "a/b"},
+		{"a", []string{"cd", ".."}, "."},
+		{"a", []string{"cd", "../.."}, ".."},
+		{"a", []string{"cd", "-P", "b"}, "a/b"},
+		{"", []string{"cd"}, "/?"},
+		{"", []string{"cd", "~/x"}, "/?"},
+		{"", []string{"cd", "-"}, "/?"},
+		{"", []string{"cd", "/abs//x"}, "/abs/x"},
+		{"a", []string{"popd"}, ""},
+		{"a", []string{"ls", "b"}, "a"},
+		{"", []string{"pushd", ".git"}, ".git"},
+	}
+	for _, tt := range tests {
+		if got := nextDir(tt.dir, tt.cmd); got != tt.want {
+			t.Errorf("nextDir(%q, %q) = %q, want %q", tt.dir, tt.cmd, got, tt.want)
 		}
 	}
 }

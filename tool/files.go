@@ -168,7 +168,7 @@ type lineReader struct {
 // call.
 func (lr *lineReader) next() ([]byte, error) {
 	chunk, err := lr.r.ReadSlice('\n')
-	if err == nil && len(chunk) <= maxLineLen+2 {
+	if err == nil && len(chunk) <= maxLineLen+1 {
 		// The usual case: the whole line is in the reader's buffer.
 		line := bytes.TrimSuffix(chunk[:len(chunk)-1], []byte("\r"))
 		if !utf8.Valid(line) {
@@ -465,8 +465,12 @@ func (t *editFile) Call(ctx context.Context, input json.RawMessage) (Output, err
 	if strings.HasSuffix(repl, "\n") && last > first {
 		last--
 	}
+	msg := fmt.Sprintf("edited %s: replaced 1 occurrence, now lines %d-%d", rel, first, last)
+	if repl == "" {
+		msg = fmt.Sprintf("edited %s: removed the text at line %d", rel, first)
+	}
 	return Output{
-		Content: fmt.Sprintf("edited %s: replaced 1 occurrence, now lines %d-%d", rel, first, last),
+		Content: msg,
 		Diff:    fileDiff(rel, data, []byte(updated), false),
 	}, nil
 }

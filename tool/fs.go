@@ -176,6 +176,14 @@ func openat(dirfd int, name string, flags int, mode uint32) (int, error) {
 	return fd, err
 }
 
+// noOpenat2 reports whether an openat2 error means the call itself is
+// unavailable: ENOSYS on old kernels, EPERM where a container's seccomp
+// filter refuses it. The walk then answers instead, with the real error
+// if there is one.
+func noOpenat2(err error) bool {
+	return errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM)
+}
+
 // mapErr names rel in an errno from resolution; EXDEV from openat2 means
 // the path left the root.
 func mapErr(rel string, err error) error {
@@ -194,7 +202,7 @@ func mapErr(rel string, err error) error {
 func (s *session) openBeneath(rel string, flags int) (int, error) {
 	if !s.fs.noOpenat2 {
 		fd, err := openat2(s.rootfd, rel, flags)
-		if !errors.Is(err, unix.ENOSYS) {
+		if !noOpenat2(err) {
 			if err != nil {
 				return -1, mapErr(rel, err)
 			}
@@ -237,7 +245,7 @@ func (s *session) openDir(rel string) (int, string, error) {
 				return fd, real, nil
 			}
 			unix.Close(fd) // no /proc to ask: find the real path by walking
-		case !errors.Is(err, unix.ENOSYS):
+		case !noOpenat2(err):
 			return -1, "", mapErr(rel, err)
 		}
 	}

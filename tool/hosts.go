@@ -2,19 +2,9 @@ package tool
 
 import (
 	"path"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
-)
-
-var (
-	// scheme://authority; file: has no host and is skipped.
-	urlRe = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.\-]*)://([^\s/?#'"\x60<>|;&()\\]*)`)
-	// user@host:path, as git and scp write remotes.
-	scpRe = regexp.MustCompile(`(?:^|[\s'"=:])[A-Za-z0-9._\-]+@(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-$]+):`)
-	// bash's /dev/tcp/HOST/PORT and /dev/udp/HOST/PORT.
-	devNetRe = regexp.MustCompile(`/dev/(?:tcp|udp)/([^/\s'"]+)/`)
 )
 
 // ExtractHosts returns the network hosts a shell script names, sorted and
@@ -28,11 +18,18 @@ var (
 // one. It over-reports rather than misses: a URL in a commit message is
 // reported too.
 func ExtractHosts(script string) []string {
+	return extractHosts(script, SplitCommand(script))
+}
+
+// extractHosts is ExtractHosts given the script's commands.
+func extractHosts(script string, cmds [][]string) []string {
 	h := hostSet{}
 	h.scan(script)
-	for _, argv := range SplitCommand(script) {
+	for _, argv := range cmds {
 		for _, t := range argv {
-			h.scan(t)
+			if !strings.Contains(script, t) { // quotes or escapes were removed: look again
+				h.scan(t)
+			}
 		}
 		h.command(argv)
 	}
@@ -60,21 +57,87 @@ func (h hostSet) add(host string) {
 // scan adds the hosts of URLs, scp-style remotes and /dev/tcp paths in
 // text.
 func (h hostSet) scan(text string) {
-	if !strings.Contains(text, "://") && !strings.Contains(text, "@") && !strings.Contains(text, "/dev/") {
-		return
+	// scheme://authority, any scheme but file.
+	for off := 0; ; {
+		i := strings.Index(text[off:], "://")
+		if i < 0 {
+			break
+		}
+		i += off
+		j := i
+		for j > 0 && isSchemeChar(text[j-1]) {
+			j--
+		}
+		for j < i && !isLetter(text[j]) {
+			j++
+		}
+		end := i + 3
+		for end < len(text) && !strings.ContainsRune(" \t\r\n/?#'\"`<>|;&()\\", rune(text[end])) {
+			end++
+		}
+		if j < i && !strings.EqualFold(text[j:i], "file") {
+			h.add(authorityHost(text[i+3 : end]))
+		}
+		off = i + 3
 	}
-	for _, m := range urlRe.FindAllStringSubmatch(text, -1) {
-		if strings.EqualFold(m[1], "file") {
+	// user@host: as git and scp write remotes.
+	for off := 0; ; {
+		i := strings.IndexByte(text[off:], '@')
+		if i < 0 {
+			break
+		}
+		i += off
+		off = i + 1
+		u := i
+		for u > 0 && isUserChar(text[u-1]) {
+			u--
+		}
+		if u == i || (u > 0 && !strings.ContainsRune(" \t\r\n'\"=:", rune(text[u-1]))) {
 			continue
 		}
-		h.add(authorityHost(m[2]))
+		e := i + 1
+		if e < len(text) && text[e] == '[' {
+			for e < len(text) && text[e] != ']' {
+				e++
+			}
+			e++
+		} else {
+			for e < len(text) && (isUserChar(text[e]) && text[e] != '_' || text[e] == '$') {
+				e++
+			}
+		}
+		if e > i+1 && e < len(text) && text[e] == ':' {
+			h.add(strings.Trim(text[i+1:e], "[]"))
+		}
 	}
-	for _, m := range scpRe.FindAllStringSubmatch(text, -1) {
-		h.add(strings.Trim(m[1], "[]"))
+	// bash's /dev/tcp/HOST/PORT and /dev/udp/HOST/PORT.
+	for _, dev := range []string{"/dev/tcp/", "/dev/udp/"} {
+		for off := 0; ; {
+			i := strings.Index(text[off:], dev)
+			if i < 0 {
+				break
+			}
+			i += off + len(dev)
+			off = i
+			e := i
+			for e < len(text) && !strings.ContainsRune("/ \t\r\n'\"", rune(text[e])) {
+				e++
+			}
+			if e < len(text) && text[e] == '/' {
+				h.add(text[i:e])
+			}
+		}
 	}
-	for _, m := range devNetRe.FindAllStringSubmatch(text, -1) {
-		h.add(m[1])
-	}
+}
+
+func isLetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
+
+func isSchemeChar(c byte) bool {
+	return isLetter(c) || (c >= '0' && c <= '9') || c == '+' || c == '.' || c == '-'
+}
+
+func isUserChar(c byte) bool {
+	return isLetter(c) || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'
 }
 
 // authorityHost is the host of a URL authority: user info and port

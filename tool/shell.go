@@ -47,7 +47,7 @@ func (t *bashTool) Describe(input json.RawMessage, a *ouro.Action) error {
 	a.Tool, a.Args, a.Paths, a.Writes = NameBash, args, nil, false
 	a.Command = cmd
 	a.Argv = SplitCommand(cmd)
-	a.Hosts = ExtractHosts(cmd)
+	a.Hosts = extractHosts(cmd, a.Argv)
 	return nil
 }
 
