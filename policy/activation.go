@@ -190,24 +190,53 @@ func (v *activation) analyze() *shellInfo {
 // stringListVal is a CEL list of strings that keeps the Go slice it wraps,
 // so functions such as subcommand read it without copying.
 type stringListVal struct {
-	traits.Lister
+	foldableList
 	s []string
 }
+
+// foldableList is a CEL list that comprehensions can fold over directly,
+// without wrapping it in an iterator first.
+type foldableList interface {
+	traits.Lister
+	traits.Foldable
+}
+
+// refList makes a foldable CEL list of converted values.
+func refList(vals []ref.Val) foldableList {
+	l := types.NewRefValList(types.DefaultTypeAdapter, vals)
+	if f, ok := l.(foldableList); ok {
+		return f
+	}
+	return struct {
+		traits.Lister
+		traits.Foldable
+	}{l, types.ToFoldableList(l)}
+}
+
+// emptyList is the value of every empty list variable. CEL values are
+// immutable, so one serves every evaluation.
+var emptyList ref.Val = stringListVal{foldableList: refList(nil)}
 
 // stringList makes a CEL list of strings whose elements are converted
 // once, not on every access.
 func stringList(ss []string) ref.Val {
+	if len(ss) == 0 {
+		return emptyList
+	}
 	vals := make([]ref.Val, len(ss))
 	for i, s := range ss {
 		vals[i] = types.String(s)
 	}
-	return stringListVal{Lister: types.NewRefValList(types.DefaultTypeAdapter, vals), s: ss}
+	return stringListVal{foldableList: refList(vals), s: ss}
 }
 
 // commandList turns argv vectors into a CEL list of lists of strings.
 // The words are converted to CEL values here, once, rather than on every
 // c[0] of every rule.
 func commandList(cmds [][]string) ref.Val {
+	if len(cmds) == 0 {
+		return emptyList
+	}
 	n := 0
 	for _, c := range cmds {
 		n += len(c)
@@ -219,7 +248,7 @@ func commandList(cmds [][]string) ref.Val {
 		for _, w := range c {
 			words = append(words, types.String(w))
 		}
-		elems[i] = stringListVal{Lister: types.NewRefValList(types.DefaultTypeAdapter, words[start:len(words):len(words)]), s: c}
+		elems[i] = stringListVal{foldableList: refList(words[start:len(words):len(words)]), s: c}
 	}
-	return types.NewRefValList(types.DefaultTypeAdapter, elems)
+	return refList(elems)
 }

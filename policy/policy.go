@@ -508,7 +508,10 @@ func (p *Policy) env() (*cel.Env, error) {
 					if !ok {
 						return types.NewErr("clean: want a string")
 					}
-					return types.String(cleanRel(string(s)))
+					if c := cleanRel(string(s)); c != string(s) {
+						return types.String(c)
+					}
+					return v
 				}))),
 		cel.Function("subcommand",
 			cel.Overload("subcommand_list_string", []*cel.Type{strList}, str,

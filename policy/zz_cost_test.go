@@ -63,3 +63,49 @@ func TestZZRuleCost(t *testing.T) {
 		t.Logf("Evaluate min-batch %v", bestE)
 	}
 }
+
+func TestZZSetupCost(t *testing.T) {
+	p := benchPolicy(&testing.B{})
+	a := &ouro.Action{RunID: "r1", Agent: "coder", Tool: "write_file", Depth: 1,
+		Args:   map[string]any{"path": "internal/server/handler.go", "content": "package server\n"},
+		Paths:  []string{"internal/server/handler.go"},
+		Writes: true}
+	cached := &activation{a: a}
+	for round := 0; round < 5; round++ {
+		var e, c, s time.Duration
+		for k := 0; k < 20; k++ {
+			t0 := time.Now()
+			for j := 0; j < 100; j++ {
+				p.Evaluate(a)
+			}
+			d := time.Since(t0) / 100
+			if k == 0 || d < e {
+				e = d
+			}
+			t0 = time.Now()
+			for j := 0; j < 100; j++ {
+				frame, _ := interpreter.NewExecutionFrame(cached)
+				for i := range p.rules {
+					p.rules[i].prg.Eval(frame)
+				}
+				frame.Close()
+			}
+			d = time.Since(t0) / 100
+			if k == 0 || d < c {
+				c = d
+			}
+			t0 = time.Now()
+			for j := 0; j < 100; j++ {
+				act := &activation{a: a}
+				for slot := 0; slot < numVars; slot++ {
+					act.compute(slot)
+				}
+			}
+			d = time.Since(t0) / 100
+			if k == 0 || d < s {
+				s = d
+			}
+		}
+		t.Logf("Evaluate %v, rules with cached vars %v, computing all vars %v", e, c, s)
+	}
+}
