@@ -46,7 +46,19 @@ func benchPolicy(b *testing.B) *Policy {
 }
 
 func BenchmarkEvaluate50Rules(b *testing.B) {
-	p := benchPolicy(b)
+	benchEvaluate(b, benchPolicy(b))
+}
+
+// BenchmarkEvaluateDefault is the built-in policy alone.
+func BenchmarkEvaluateDefault(b *testing.B) {
+	p, err := Compile(Default())
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchEvaluate(b, p)
+}
+
+func benchEvaluate(b *testing.B, p *Policy) {
 	actions := map[string]*ouro.Action{
 		"bash": {
 			RunID: "r1", Agent: "coder", Tool: "bash", Depth: 1,

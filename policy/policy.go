@@ -146,11 +146,12 @@ type File struct {
 	Rules      []Rule     `yaml:"rules"`
 }
 
-// Thresholds are monitor scores (0-100). A nil field is not set by the
-// file.
+// Thresholds are monitor scores (0-100). A score above Pause sends the
+// action to the approval gate; a score above Kill stops the run. A nil
+// field is not set by the file.
 type Thresholds struct {
-	Pause *int `yaml:"pause"` // above this an action waits at the gate
-	Kill  *int `yaml:"kill"`  // above this the run is stopped
+	Pause *int `yaml:"pause"`
+	Kill  *int `yaml:"kill"`
 }
 
 // Network lists what an action may reach without asking.
@@ -192,6 +193,10 @@ func Parse(name string, data []byte) (*File, error) {
 		}
 		return nil, fmt.Errorf("policy %s: %s", name, yamlMessage(err))
 	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("policy %s: line %d: a second YAML document; a policy file holds one", name, extra.Line)
+	}
 	// A second pass over the node tree finds each rule's line.
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err == nil && len(doc.Content) == 1 {
@@ -225,6 +230,7 @@ func yamlMessage(err error) string {
 // .ouro/policy.yaml, if it has one. A repository file can add rules,
 // protected patterns and allowed hosts and lower the thresholds; it cannot
 // remove or weaken anything the default sets (see the package comment).
+// repoDir is the repository the user controls, not an agent's worktree.
 func Load(ctx context.Context, repoDir string) (*Policy, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("load policy: %w", err)
@@ -301,14 +307,14 @@ func Compile(files ...*File) (*Policy, error) {
 	}
 	for i := range p.rules {
 		r := &p.rules[i]
-		ast, iss := env.Compile(r.When)
+		checked, iss := env.Compile(r.When)
 		if iss.Err() != nil {
 			return nil, r.exprError(celIssues(iss))
 		}
-		if !ast.OutputType().IsExactType(types.BoolType) {
-			return nil, r.exprError(fmt.Sprintf("1:1: expression has type %s, want bool (compare explicitly, e.g. args.force == true)", ast.OutputType()))
+		if !checked.OutputType().IsExactType(types.BoolType) {
+			return nil, r.exprError(fmt.Sprintf("1:1: expression has type %s, want bool (compare explicitly, e.g. args.force == true)", checked.OutputType()))
 		}
-		prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+		prg, err := env.Program(checked, cel.EvalOptions(cel.OptOptimize))
 		if err != nil {
 			return nil, r.errorf("build program: %v", err)
 		}
@@ -473,55 +479,57 @@ func (p *Policy) env() (*cel.Env, error) {
 		ext.Strings(),
 		ext.Lists(),
 		ext.Sets(),
+		// Singleton bindings skip CEL's runtime argument checks, which for
+		// a list walk every element; the functions check for themselves.
 		cel.Function("glob",
-			cel.Overload("glob_string_string", []*cel.Type{str, str}, cel.BoolType,
-				cel.BinaryBinding(func(pat, p ref.Val) ref.Val {
-					ps, ok1 := pat.(types.String)
-					s, ok2 := p.(types.String)
-					if !ok1 || !ok2 {
-						return types.NewErr("glob: want (string, string)")
-					}
-					return types.Bool(Match(string(ps), string(s)))
-				}))),
+			cel.Overload("glob_string_string", []*cel.Type{str, str}, cel.BoolType),
+			cel.SingletonBinaryBinding(func(pat, p ref.Val) ref.Val {
+				ps, ok1 := pat.(types.String)
+				s, ok2 := p.(types.String)
+				if !ok1 || !ok2 {
+					return types.NewErr("glob: want (string, string)")
+				}
+				return types.Bool(Match(string(ps), string(s)))
+			})),
 		cel.Function("protected",
-			cel.Overload("protected_string", []*cel.Type{str}, cel.BoolType,
-				cel.UnaryBinding(func(v ref.Val) ref.Val {
-					s, ok := v.(types.String)
-					if !ok {
-						return types.NewErr("protected: want a string")
-					}
-					return types.Bool(p.IsProtected(string(s)))
-				}))),
+			cel.Overload("protected_string", []*cel.Type{str}, cel.BoolType),
+			cel.SingletonUnaryBinding(func(v ref.Val) ref.Val {
+				s, ok := v.(types.String)
+				if !ok {
+					return types.NewErr("protected: want a string")
+				}
+				return types.Bool(p.IsProtected(string(s)))
+			})),
 		cel.Function("allowed_host",
-			cel.Overload("allowed_host_string", []*cel.Type{str}, cel.BoolType,
-				cel.UnaryBinding(func(v ref.Val) ref.Val {
-					s, ok := v.(types.String)
-					if !ok {
-						return types.NewErr("allowed_host: want a string")
-					}
-					return types.Bool(p.HostAllowed(string(s)))
-				}))),
+			cel.Overload("allowed_host_string", []*cel.Type{str}, cel.BoolType),
+			cel.SingletonUnaryBinding(func(v ref.Val) ref.Val {
+				s, ok := v.(types.String)
+				if !ok {
+					return types.NewErr("allowed_host: want a string")
+				}
+				return types.Bool(p.HostAllowed(string(s)))
+			})),
 		cel.Function("clean",
-			cel.Overload("clean_string", []*cel.Type{str}, str,
-				cel.UnaryBinding(func(v ref.Val) ref.Val {
-					s, ok := v.(types.String)
-					if !ok {
-						return types.NewErr("clean: want a string")
-					}
-					if c := cleanRel(string(s)); c != string(s) {
-						return types.String(c)
-					}
-					return v
-				}))),
+			cel.Overload("clean_string", []*cel.Type{str}, str),
+			cel.SingletonUnaryBinding(func(v ref.Val) ref.Val {
+				s, ok := v.(types.String)
+				if !ok {
+					return types.NewErr("clean: want a string")
+				}
+				if c := cleanRel(string(s)); c != string(s) {
+					return types.String(c)
+				}
+				return v
+			})),
 		cel.Function("subcommand",
-			cel.Overload("subcommand_list_string", []*cel.Type{strList}, str,
-				cel.UnaryBinding(func(v ref.Val) ref.Val {
-					c, err := stringSlice(v)
-					if err != nil {
-						return types.NewErr("subcommand: %v", err)
-					}
-					return types.String(subcommand(c))
-				}))),
+			cel.Overload("subcommand_list_string", []*cel.Type{strList}, str),
+			cel.SingletonUnaryBinding(func(v ref.Val) ref.Val {
+				c, err := stringSlice(v)
+				if err != nil {
+					return types.NewErr("subcommand: %v", err)
+				}
+				return types.String(subcommand(c))
+			})),
 	)
 }
 
@@ -636,7 +644,11 @@ func (p *Policy) Evaluate(a *ouro.Action) (Result, error) {
 		res.Escalate = EscalateParent
 	}
 	if len(errs) > 0 {
-		return res, fmt.Errorf("evaluate policy: %w", errors.Join(errs...))
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = e.Error()
+		}
+		return res, fmt.Errorf("evaluate policy: %s", strings.Join(msgs, "; "))
 	}
 	return res, nil
 }

@@ -531,6 +531,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad syntax", "version: 1\nrules:\n  - name: x\n   when: true\n", `policy .ouro/policy.yaml: line 2: did not find expected '-' indicator`},
 		{"wrong type", "version: one\n", `policy .ouro/policy.yaml: line 1: cannot unmarshal !!str ` + "`one`" + ` into int`},
 		{"empty", "", `policy .ouro/policy.yaml: file is empty; it needs at least "version: 1"`},
+		{"two documents", "version: 1\n---\nversion: 1\nrules: []\n", `policy .ouro/policy.yaml: line 2: a second YAML document; a policy file holds one`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

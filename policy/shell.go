@@ -437,6 +437,9 @@ func normalizeCommands(argv [][]string) (cmds [][]string, redirects []string) {
 	return n.cmds, n.redirects
 }
 
+// maxDedup bounds the duplicate check of normalizer.seen.
+const maxDedup = 64
+
 // normalizer collects unwrapped commands.
 type normalizer struct {
 	cmds      [][]string
@@ -451,6 +454,8 @@ type wrapper struct {
 	sub        string // the subcommand that runs a command ("run" for uv run), or ""
 }
 
+// wrappers lists the programs that run the command given by their
+// arguments, and how to find it.
 var wrappers = map[string]wrapper{
 	"env":       {valueOpts: "-u --unset -C --chdir -S --split-string"},
 	"command":   {},
@@ -580,9 +585,11 @@ func (n *normalizer) add(c []string, depth int) {
 }
 
 // seen reports whether the same command was recorded before, as when the
-// command text and the caller's argv both list it.
+// command text and the caller's argv both list it. Only the first
+// maxDedup commands are compared, so a script of thousands of commands
+// costs linear time.
 func (n *normalizer) seen(c []string) bool {
-	for _, d := range n.cmds {
+	for _, d := range n.cmds[:min(len(n.cmds), maxDedup)] {
 		if slices.Equal(c, d) {
 			return true
 		}

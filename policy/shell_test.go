@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -195,6 +196,20 @@ func TestNormalizeCommands(t *testing.T) {
 	}
 }
 
+func TestLongScriptIsLinear(t *testing.T) {
+	// 20000 distinct commands; a quadratic duplicate check would take
+	// billions of comparisons.
+	var b strings.Builder
+	for i := range 20000 {
+		fmt.Fprintf(&b, "echo %d; ", i)
+	}
+	s := scanShell(b.String())
+	cmds, _ := normalizeCommands(s.cmds)
+	if len(cmds) != 20000 {
+		t.Fatalf("%d commands, want 20000", len(cmds))
+	}
+}
+
 func TestNormalizeDoesNotModifyInput(t *testing.T) {
 	in := cmds{{"/usr/bin/git", "push"}}
 	normalizeCommands(in)
@@ -318,4 +333,29 @@ func TestNextDir(t *testing.T) {
 			t.Errorf("nextDir(%q, %q) = %q, want %q", tt.dir, tt.cmd, got, tt.want)
 		}
 	}
+}
+
+// FuzzShell checks that no command text makes the shell reading panic or
+// loop: whatever an agent sends reaches this code.
+func FuzzShell(f *testing.F) {
+	for _, s := range []string{
+		"git push", "echo $(a `b` \"$(c)\") > x", "cat <<EOF\nx\nEOF", "bash -c 'sh -c \"eval x\"'",
+		"env -S 'a b' c", "find . -exec rm {} ;", "cd .git && tee -a x", "a >& b <> c &>> d", "x=$((1+2))",
+		"'unterminated", "\"unterminated $(", "${", "<<", "\\", "cp -t", "tar -C", "python -m",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		s := scanShell(src)
+		all := append(s.cmds, [][]string{{"sh", "-c", src}, {"env", "-S", src}, {"xargs", src}}...)
+		cmds, _ := normalizeCommands(all)
+		for _, c := range cmds {
+			if len(c) == 0 {
+				t.Fatalf("empty command from %q", src)
+			}
+			writeTargets(c)
+			subcommand(c)
+			nextDir("", c)
+		}
+	})
 }
