@@ -55,6 +55,77 @@ func BenchmarkAppendConcurrent(b *testing.B) {
 	b.ReportMetric(float64(per*writers)/b.Elapsed().Seconds(), "events/s")
 }
 
+// BenchmarkAppendAsyncStep is the agent loop's pattern: a step enqueues a few
+// events (model response, usage, tool call, tool result) and then waits on
+// one Barrier, so the tool call is durable before the tool runs. A single
+// caller; events/s counts every event made durable.
+func BenchmarkAppendAsyncStep(b *testing.B) {
+	j := openTest(b)
+	ctx := context.Background()
+	const perStep = 4
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for range perStep {
+			if _, err := j.Enqueue(ctx, Record{RunID: "r", Type: ouro.EventToolResult, Data: benchData}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := j.Barrier(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*perStep)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkAppendAsyncStepConcurrent is 16 agents each doing
+// BenchmarkAppendAsyncStep's steps at once.
+func BenchmarkAppendAsyncStepConcurrent(b *testing.B) {
+	j := openTest(b)
+	ctx := context.Background()
+	const writers, perStep = 16, 4
+	per := b.N/writers + 1
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < per; i++ {
+				for range perStep {
+					if _, err := j.Enqueue(ctx, Record{RunID: "r" + strconv.Itoa(w), Type: ouro.EventToolResult, Data: benchData}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+				if err := j.Barrier(ctx); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(per*writers*perStep)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkAppendAsyncStream enqueues events as fast as one caller can and
+// waits for them all with one Barrier at the end: the writer's throughput
+// when it can batch freely.
+func BenchmarkAppendAsyncStream(b *testing.B) {
+	j := openTest(b)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := j.Enqueue(ctx, Record{RunID: "r", Type: ouro.EventToolResult, Data: benchData}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := j.Barrier(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
 // fillJournal writes n events quickly through the normal path, in batches.
 func fillJournal(tb testing.TB, path string, n int) {
 	j, err := Open(context.Background(), path, Options{})

@@ -1,17 +1,25 @@
 // Package journal provides ouro's append-only, hash-chained event log in
 // SQLite, its Merkle tree heads, and the projections read from it (runs,
 // approvals, stop requests).
+//
+// Appends go through one group-commit writer per Journal, which folds
+// everything queued into one transaction. Append waits for its own commit;
+// Enqueue returns at once and Barrier waits until everything enqueued
+// before it is committed, so a caller that must log before it acts (a
+// tool call before the tool runs) pays one commit per step rather than one
+// per event. What "committed" survives is set by Options.Sync: a killed
+// process always, a power loss only with "full".
 package journal
 
 import (
 	"context"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -90,26 +98,46 @@ CREATE INDEX IF NOT EXISTS approvals_status ON approvals(status);
 
 // Journal is an open journal database. It is safe for concurrent use by
 // many goroutines, and several processes may append to one file: each
-// append is a write transaction that reads the chain head it extends.
+// commit is a write transaction (BEGIN IMMEDIATE) that reads the chain
+// head it extends, so two processes' writers interleave whole batches and
+// the chain stays one.
 type Journal struct {
 	path  string
-	w     *sql.DB // one connection: the writer
+	w     *sql.DB // one connection, held by the writer goroutine for its life
 	r     *sql.DB // readers
 	now   func() time.Time
 	heads string // append-only text file of published tree heads
 
-	reqs chan *appendReq
-	done chan struct{}
-	wg   sync.WaitGroup
+	reqs     chan *appendReq
+	done     chan struct{}
+	wg       sync.WaitGroup
+	closeErr error // the writer connection's, set when the writer ends
+
+	closeMu sync.RWMutex // held for reading while sending to reqs
+	closed  bool
+
+	failMu sync.Mutex
+	failed error // the first failed Enqueue, reported by Barrier
 
 	closeOnce sync.Once
 }
 
 // Options configure Open.
 type Options struct {
-	// Sync is the SQLite synchronous level: "normal" (default; survives a
-	// killed process, as WAL commits reach the OS before Append returns) or
-	// "full" (survives power loss too, at an fsync per commit).
+	// Sync is the SQLite synchronous level, which sets what a committed
+	// append (Append returned, or Pending.Wait or Barrier returned nil)
+	// survives:
+	//
+	//   - "normal" (default): the commit has been written to the WAL file,
+	//     that is handed to the operating system, but not fsynced. It
+	//     survives the process being killed at any moment (kill -9, a
+	//     panic, an OOM kill), since the kernel still writes it out; a
+	//     power loss or kernel crash may lose the last commits, never
+	//     corrupting the log or breaking its chain (SQLite rolls the WAL
+	//     back to its last complete, checksummed commit).
+	//   - "full": every commit is fsynced before it is acknowledged, so it
+	//     survives power loss too, at the price of one fsync per commit
+	//     (batches share it).
 	Sync string
 	// Now overrides the clock (tests).
 	Now func() time.Time
@@ -128,7 +156,10 @@ func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
 	default:
 		return nil, fmt.Errorf("journal sync %q: want normal or full", opts.Sync)
 	}
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync +
+	// In a file: URI, '?' starts the query and '#' a fragment: escape them
+	// (and '%') so that the path opened is the path given.
+	uri := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	dsn := uri + "?_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync +
 		")&_pragma=busy_timeout(30000)&_txlock=immediate"
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -139,7 +170,7 @@ func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
 		w.Close()
 		return nil, fmt.Errorf("open journal %s: create schema: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(30000)&_pragma=query_only(1)")
+	r, err := sql.Open("sqlite", uri+"?_pragma=busy_timeout(30000)&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
@@ -149,27 +180,37 @@ func Open(ctx context.Context, path string, opts Options) (*Journal, error) {
 	if now == nil {
 		now = time.Now
 	}
+	wc, err := newWriterConn(ctx, w)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
 	j := &Journal{
 		path: path, w: w, r: r, now: now,
 		heads: filepath.Join(filepath.Dir(path), "heads.log"),
-		reqs:  make(chan *appendReq, 256),
+		reqs:  make(chan *appendReq, queueDepth),
 		done:  make(chan struct{}),
 	}
 	j.wg.Add(1)
-	go j.writer()
+	go j.writer(wc)
 	return j, nil
 }
 
 // Path is the database file.
 func (j *Journal) Path() string { return j.path }
 
-// Close stops the writer and closes the database.
+// Close commits every append queued so far (Enqueue included), stops the
+// writer and closes the database. Appends after Close fail with ErrClosed.
 func (j *Journal) Close() error {
 	var err error
 	j.closeOnce.Do(func() {
+		j.closeMu.Lock()
+		j.closed = true
+		j.closeMu.Unlock()
 		close(j.done)
 		j.wg.Wait()
-		err = errors.Join(j.w.Close(), j.r.Close())
+		err = errors.Join(j.closeErr, j.w.Close(), j.r.Close())
 	})
 	return err
 }
@@ -182,178 +223,8 @@ type Record struct {
 	Data  any // marshalled to JSON; a json.RawMessage or []byte is stored as is
 }
 
-type appendReq struct {
-	ctx  context.Context
-	recs []Record
-	data [][]byte
-	out  []ouro.Event
-	err  chan error
-}
-
-// ErrClosed is returned by Append after Close.
+// ErrClosed is returned by Append, Enqueue and Barrier after Close.
 var ErrClosed = errors.New("journal is closed")
-
-// Append durably appends records in order, as one transaction, and returns
-// the stored events. Concurrent appends are grouped into one commit.
-func (j *Journal) Append(ctx context.Context, recs ...Record) ([]ouro.Event, error) {
-	req := &appendReq{ctx: ctx, recs: recs, data: make([][]byte, len(recs)), err: make(chan error, 1)}
-	for i, r := range recs {
-		switch d := r.Data.(type) {
-		case json.RawMessage:
-			req.data[i] = d
-		case []byte:
-			req.data[i] = d
-		case nil:
-			req.data[i] = []byte("{}")
-		default:
-			b, err := json.Marshal(d)
-			if err != nil {
-				return nil, fmt.Errorf("encode %s event: %w", r.Type, err)
-			}
-			req.data[i] = b
-		}
-		if r.RunID == "" || r.Type == "" {
-			return nil, fmt.Errorf("append event: run id and type are required")
-		}
-	}
-	select {
-	case j.reqs <- req:
-	case <-j.done:
-		return nil, ErrClosed
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	// Once queued, the append completes or fails as a whole; waiting for it
-	// keeps the caller from believing an event was lost when it was not.
-	if err := <-req.err; err != nil {
-		return nil, err
-	}
-	return req.out, nil
-}
-
-// writer runs the group commit: it takes every queued append and commits
-// them in one transaction.
-func (j *Journal) writer() {
-	defer j.wg.Done()
-	for {
-		var batch []*appendReq
-		select {
-		case r := <-j.reqs:
-			batch = append(batch, r)
-		case <-j.done:
-			// Drain what was queued before Close.
-			for {
-				select {
-				case r := <-j.reqs:
-					batch = append(batch, r)
-				default:
-					if len(batch) > 0 {
-						j.commit(batch)
-					}
-					return
-				}
-			}
-		}
-	more:
-		for len(batch) < 512 {
-			select {
-			case r := <-j.reqs:
-				batch = append(batch, r)
-			default:
-				break more
-			}
-		}
-		j.commit(batch)
-	}
-}
-
-func (j *Journal) commit(batch []*appendReq) {
-	err := j.commitTx(batch)
-	if err != nil {
-		// One failing request must not take its neighbours down with it:
-		// retry them one by one so each gets its own answer.
-		if len(batch) > 1 {
-			for _, r := range batch {
-				r.out = nil
-				j.commit([]*appendReq{r})
-			}
-			return
-		}
-	}
-	for _, r := range batch {
-		r.err <- err
-	}
-}
-
-func (j *Journal) commitTx(batch []*appendReq) (err error) {
-	ctx := context.Background()
-	tx, err := j.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("append to journal: begin: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
-	var size int64
-	var prevB, frontB []byte
-	var prev Hash
-	var front Frontier
-	switch err := tx.QueryRow(`SELECT size, hash, frontier FROM head WHERE id = 1`).Scan(&size, &prevB, &frontB); {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return fmt.Errorf("append to journal: read head: %w", err)
-	default:
-		copy(prev[:], prevB)
-		if front, err = unmarshalFrontier(frontB); err != nil {
-			return fmt.Errorf("append to journal: %w", err)
-		}
-	}
-	ins, err := tx.Prepare(`INSERT INTO events(seq, run_id, type, time, data, prev, hash) VALUES (?,?,?,?,?,?,?)`)
-	if err != nil {
-		return fmt.Errorf("append to journal: %w", err)
-	}
-	defer ins.Close()
-	p := projector{tx: tx}
-	for _, r := range batch {
-		if r.ctx.Err() != nil && len(batch) == 1 {
-			return r.ctx.Err()
-		}
-		r.out = make([]ouro.Event, 0, len(r.recs))
-		for i, rec := range r.recs {
-			size++
-			t := j.now().UTC()
-			h := eventHash(size, rec.RunID, string(rec.Type), t.UnixNano(), r.data[i], prev)
-			if _, err := ins.Exec(size, rec.RunID, string(rec.Type), t.UnixNano(), r.data[i], prev[:], h[:]); err != nil {
-				return fmt.Errorf("append %s event: %w", rec.Type, err)
-			}
-			ev := ouro.Event{Seq: size, RunID: rec.RunID, Type: rec.Type, Time: t, Data: r.data[i],
-				Prev: hex.EncodeToString(prev[:]), Hash: hex.EncodeToString(h[:])}
-			if err := p.apply(&ev); err != nil {
-				return fmt.Errorf("project %s event %d: %w", rec.Type, size, err)
-			}
-			front.Push(LeafHash(h))
-			if front.Size%CheckpointEvery == 0 || rec.Type == ouro.EventRunFinished {
-				root := front.Root()
-				if _, err := tx.Exec(`INSERT OR REPLACE INTO checkpoints(size, root, time) VALUES (?,?,?)`, front.Size, root[:], t.UnixNano()); err != nil {
-					return fmt.Errorf("write checkpoint: %w", err)
-				}
-			}
-			prev = h
-			r.out = append(r.out, ev)
-		}
-	}
-	if _, err := tx.Exec(`INSERT INTO head(id, size, hash, frontier) VALUES (1,?,?,?)
-		ON CONFLICT(id) DO UPDATE SET size=excluded.size, hash=excluded.hash, frontier=excluded.frontier`,
-		size, prev[:], front.marshal()); err != nil {
-		return fmt.Errorf("append to journal: write head: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("append to journal: commit: %w", err)
-	}
-	return nil
-}
 
 // TreeHead is a Merkle tree head: the root over the first Size events.
 type TreeHead struct {
@@ -369,7 +240,7 @@ func ParseTreeHead(s string) (TreeHead, error) {
 	var h TreeHead
 	var root string
 	if _, err := fmt.Sscanf(s, "%d:%s", &h.Size, &root); err != nil || h.Size <= 0 {
-		return h, fmt.Errorf("tree head %q: want SIZE:ROOT as printed by 'ouro verify', e.g. 42:9f86d0...", s)
+		return h, fmt.Errorf("tree head %q: want SIZE:ROOT as printed by 'ouro verify' (e.g. 42:9f86d0…)", s)
 	}
 	b, err := hex.DecodeString(root)
 	if err != nil || len(b) != 32 {

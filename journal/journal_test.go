@@ -220,6 +220,8 @@ func TestVerifyNamesFirstBadEvent(t *testing.T) {
 		{"insert one", []string{
 			`UPDATE events SET seq = seq + 1000 WHERE seq >= 5`, `UPDATE events SET seq = seq - 999 WHERE seq >= 1005`,
 			`INSERT INTO events SELECT 5, run_id, type, time, data, prev, hash FROM events WHERE seq = 4`}, false, 5, "previous-hash"},
+		{"forge a checkpoint", []string{`INSERT INTO checkpoints(size, root, time) VALUES (5, zeroblob(32), 0)`}, false, 5, "checkpoint at size 5"},
+		{"retype a column", []string{`UPDATE events SET time = 'noon' WHERE seq = 6`}, false, 6, "not an integer"},
 		{"truncate the tail and fix the head", []string{
 			`DELETE FROM events WHERE seq > 9`,
 			`UPDATE head SET size = 9, hash = (SELECT hash FROM events WHERE seq = 9)`,

@@ -11,35 +11,40 @@ import (
 // Hash is a SHA-256 digest.
 type Hash [32]byte
 
-// eventHash is the chain hash of one event over its canonical encoding: a
-// domain tag, then every field length-prefixed in a fixed order, then the
-// previous event's hash. The stored bytes of Data are hashed exactly as
-// stored, so no JSON re-encoding can make two encodings disagree.
+// eventTag opens every event's canonical encoding.
+const eventTag = "ouro.event.v1\x00"
+
+// eventHash is the chain hash of one event over its canonical encoding,
+// see appendCanonical.
 func eventHash(seq int64, runID, typ string, timeNS int64, data []byte, prev Hash) Hash {
-	h := sha256.New()
-	var buf [8]byte
-	h.Write([]byte("ouro.event.v1\x00"))
-	binary.BigEndian.PutUint64(buf[:], uint64(seq))
-	h.Write(buf[:])
-	writeField(h, []byte(runID))
-	writeField(h, []byte(typ))
-	binary.BigEndian.PutUint64(buf[:], uint64(timeNS))
-	h.Write(buf[:])
-	writeField(h, data)
-	h.Write(prev[:])
-	var out Hash
-	h.Sum(out[:0])
-	return out
+	return sha256Sum(appendCanonical(nil, seq, runID, typ, timeNS, data, prev))
 }
 
-type byteWriter interface{ Write([]byte) (int, error) }
-
-func writeField(h byteWriter, b []byte) {
-	var buf [8]byte
-	binary.BigEndian.PutUint64(buf[:], uint64(len(b)))
-	h.Write(buf[:])
-	h.Write(b)
+// appendCanonical appends an event's canonical encoding to b: a domain tag,
+// then every field in a fixed order, numbers as 8 bytes big-endian and byte
+// strings prefixed by their length, then the previous event's hash. The
+// stored bytes of data are encoded exactly as stored, so no JSON
+// re-encoding can make two encodings disagree.
+func appendCanonical(b []byte, seq int64, runID, typ string, timeNS int64, data []byte, prev Hash) []byte {
+	return appendCanonicalBytes(b, seq, []byte(runID), []byte(typ), timeNS, data, prev)
 }
+
+// appendCanonicalBytes is appendCanonical with the text fields as bytes.
+func appendCanonicalBytes(b []byte, seq int64, runID, typ []byte, timeNS int64, data []byte, prev Hash) []byte {
+	b = append(b, eventTag...)
+	b = binary.BigEndian.AppendUint64(b, uint64(seq))
+	b = binary.BigEndian.AppendUint64(b, uint64(len(runID)))
+	b = append(b, runID...)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(typ)))
+	b = append(b, typ...)
+	b = binary.BigEndian.AppendUint64(b, uint64(timeNS))
+	b = binary.BigEndian.AppendUint64(b, uint64(len(data)))
+	b = append(b, data...)
+	return append(b, prev[:]...)
+}
+
+// sha256Sum hashes b in one call (SHA-NI or AVX2 accelerated on amd64).
+func sha256Sum(b []byte) Hash { return sha256.Sum256(b) }
 
 // LeafHash is the RFC 6962 leaf hash of an event: SHA-256(0x00 || event hash).
 func LeafHash(eventHash Hash) Hash {

@@ -2,7 +2,6 @@ package journal
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,62 +16,67 @@ import (
 
 // projector keeps the projection tables current, in the same transaction as
 // the events it reads, so a projection never disagrees with the log.
-type projector struct{ tx *sql.Tx }
+type projector struct{ w *writerConn }
 
-func (p projector) apply(ev *ouro.Event) error {
+// decodeProjected decodes the payload of an event type that has a
+// projection, so that malformed data fails before it is queued; other
+// types give nil.
+func decodeProjected(typ ouro.EventType, data []byte) (any, error) {
+	var v any
+	switch typ {
+	case ouro.EventRunStarted:
+		v = new(ouro.RunStarted)
+	case ouro.EventRunFinished:
+		v = new(ouro.RunFinished)
+	case ouro.EventUsage:
+		v = new(ouro.UsageRecorded)
+	case ouro.EventApprovalRequested:
+		v = new(ouro.ApprovalRequested)
+	case ouro.EventApprovalAnswered:
+		v = new(ouro.ApprovalAnswered)
+	default:
+		return nil, nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// apply updates the projections for ev, whose payload decodeProjected
+// gave as proj.
+func (p projector) apply(ev *ouro.Event, proj any) error {
 	t := ev.Time.UnixNano()
 	switch ev.Type {
 	case ouro.EventRunStarted:
-		var d ouro.RunStarted
-		if err := json.Unmarshal(ev.Data, &d); err != nil {
-			return err
-		}
-		_, err := p.tx.Exec(`INSERT INTO runs(id, parent_id, depth, status, task, agent, agent_hash, model, repo, worktree, branch, base_commit, started_at, unsafe, first_seq, last_seq)
+		d := proj.(*ouro.RunStarted)
+		return p.w.exec(`INSERT INTO runs(id, parent_id, depth, status, task, agent, agent_hash, model, repo, worktree, branch, base_commit, started_at, unsafe, first_seq, last_seq)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			ev.RunID, d.ParentID, d.Depth, ouro.StatusRunning, d.Task, d.Agent, d.AgentHash, d.Model, d.Repo, d.Worktree, d.Branch, d.BaseCommit, t, d.Unsafe, ev.Seq, ev.Seq)
-		return err
 	case ouro.EventRunResumed:
-		_, err := p.tx.Exec(`UPDATE runs SET status = ?, ended_at = 0, stop = 0 WHERE id = ?`, ouro.StatusRunning, ev.RunID)
-		return err
+		return p.w.exec(`UPDATE runs SET status = ?, ended_at = 0, stop = 0 WHERE id = ?`, ouro.StatusRunning, ev.RunID)
 	case ouro.EventRunFinished:
-		var d ouro.RunFinished
-		if err := json.Unmarshal(ev.Data, &d); err != nil {
-			return err
-		}
-		_, err := p.tx.Exec(`UPDATE runs SET status = ?, ended_at = ?, summary = ?, error = ?, last_seq = ? WHERE id = ?`,
+		d := proj.(*ouro.RunFinished)
+		return p.w.exec(`UPDATE runs SET status = ?, ended_at = ?, summary = ?, error = ?, last_seq = ? WHERE id = ?`,
 			d.Status, t, d.Summary, d.Error, ev.Seq, ev.RunID)
-		return err
 	case ouro.EventUsage:
-		var d ouro.UsageRecorded
-		if err := json.Unmarshal(ev.Data, &d); err != nil {
-			return err
-		}
-		_, err := p.tx.Exec(`UPDATE runs SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?`,
+		d := proj.(*ouro.UsageRecorded)
+		return p.w.exec(`UPDATE runs SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?`,
 			d.Usage.InputTokens, d.Usage.OutputTokens, d.Usage.CostUSD, ev.RunID)
-		return err
 	case ouro.EventToolCall:
-		_, err := p.tx.Exec(`UPDATE runs SET tool_calls = tool_calls + 1 WHERE id = ?`, ev.RunID)
-		return err
+		return p.w.exec(`UPDATE runs SET tool_calls = tool_calls + 1 WHERE id = ?`, ev.RunID)
 	case ouro.EventStopRequested:
-		_, err := p.tx.Exec(`UPDATE runs SET stop = 1 WHERE id = ?`, ev.RunID)
-		return err
+		return p.w.exec(`UPDATE runs SET stop = 1 WHERE id = ?`, ev.RunID)
 	case ouro.EventApprovalRequested:
-		var d ouro.ApprovalRequested
-		if err := json.Unmarshal(ev.Data, &d); err != nil {
-			return err
-		}
+		d := proj.(*ouro.ApprovalRequested)
 		var deadline int64
 		if !d.Deadline.IsZero() {
 			deadline = d.Deadline.UnixNano()
 		}
-		_, err := p.tx.Exec(`INSERT INTO approvals(id, run_id, call_id, action_hash, request, status, requested_at, deadline) VALUES (?,?,?,?,?,?,?,?)`,
+		return p.w.exec(`INSERT INTO approvals(id, run_id, call_id, action_hash, request, status, requested_at, deadline) VALUES (?,?,?,?,?,?,?,?)`,
 			d.ID, ev.RunID, d.CallID, d.ActionHash, []byte(ev.Data), ApprovalPending, t, deadline)
-		return err
 	case ouro.EventApprovalAnswered:
-		var d ouro.ApprovalAnswered
-		if err := json.Unmarshal(ev.Data, &d); err != nil {
-			return err
-		}
+		d := proj.(*ouro.ApprovalAnswered)
 		status := ApprovalDenied
 		if d.Approved {
 			status = ApprovalApproved
@@ -82,9 +86,8 @@ func (p projector) apply(ev *ouro.Event) error {
 		}
 		// The answer binds to the exact action: a hash that differs from the
 		// request's leaves it pending.
-		_, err := p.tx.Exec(`UPDATE approvals SET status = ?, approved_by = ?, why = ?, answered_at = ? WHERE id = ? AND action_hash = ? AND status = ?`,
+		return p.w.exec(`UPDATE approvals SET status = ?, approved_by = ?, why = ?, answered_at = ? WHERE id = ? AND action_hash = ? AND status = ?`,
 			status, d.By, d.Why, t, d.ID, d.ActionHash, ApprovalPending)
-		return err
 	}
 	return nil
 }
