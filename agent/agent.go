@@ -22,6 +22,7 @@ import (
 // Journal is what the loop needs of the event log.
 type Journal interface {
 	Append(ctx context.Context, recs ...journal.Record) ([]ouro.Event, error)
+	Enqueue(ctx context.Context, recs ...journal.Record) (*journal.Pending, error)
 	Events(ctx context.Context, runID string, after int64, fn func(*ouro.Event) error) error
 	StopRequested(ctx context.Context, id string) (bool, error)
 	Approval(ctx context.Context, id string) (journal.Approval, error)

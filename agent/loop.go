@@ -56,6 +56,8 @@ type Loop struct {
 	specs []ouro.ToolSpec
 	log   *slog.Logger
 
+	flushMu   sync.Mutex         // held while writing queued events
+	inflight  []*journal.Pending // written, not yet known to be committed; guarded by flushMu
 	mu        sync.Mutex // guards the fields below, which delegates touch
 	pending   []journal.Record
 	used      ouro.Usage // own and descendants'
@@ -359,7 +361,7 @@ func (l *Loop) turns(ctx context.Context, open *openTurn) error {
 func (l *Loop) complete(ctx context.Context) (*model.Response, error) {
 	for attempt := 0; ; attempt++ {
 		l.enqueue(ouro.EventModelRequest, ouro.ModelRequest{Turn: l.turn + 1, Messages: len(l.msgs)})
-		if err := l.flush(ctx); err != nil {
+		if err := l.write(ctx, false); err != nil {
 			return nil, err
 		}
 		req := &model.Request{System: l.cfg.Prompt, Messages: l.msgs, Tools: l.specs, MaxTokens: l.cfg.MaxTokens}
@@ -481,21 +483,42 @@ func (l *Loop) enqueue(t ouro.EventType, data any) {
 // Flush writes every queued event durably.
 func (l *Loop) Flush(ctx context.Context) error { return l.flush(ctx) }
 
-func (l *Loop) flush(ctx context.Context) error {
+func (l *Loop) flush(ctx context.Context) error { return l.write(ctx, true) }
+
+// write hands the queued events to the journal. With durable set it waits
+// until they and every earlier write are committed, which is what must
+// hold before a side effect; otherwise it returns at once and the commit
+// overlaps the model call.
+func (l *Loop) write(ctx context.Context, durable bool) error {
+	// One write at a time, so that events queued by one goroutine are
+	// journaled in the order it queued them.
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
 	l.mu.Lock()
 	recs := l.pending
 	l.pending = nil
 	l.mu.Unlock()
-	if len(recs) == 0 {
+	if len(recs) > 0 {
+		p, err := l.cfg.Journal.Enqueue(ctx, recs...)
+		if err != nil {
+			return fmt.Errorf("journal %d events of run %s: %w", len(recs), l.cfg.RunID, err)
+		}
+		l.inflight = append(l.inflight, p)
+	}
+	if !durable {
 		return nil
 	}
-	evs, err := l.cfg.Journal.Append(ctx, recs...)
-	if err != nil {
-		return fmt.Errorf("journal %d events of run %s: %w", len(recs), l.cfg.RunID, err)
-	}
-	if o := l.cfg.Observer; o != nil {
-		for i := range evs {
-			o.Event(&evs[i])
+	for len(l.inflight) > 0 {
+		evs, err := l.inflight[0].Wait(ctx)
+		l.inflight = l.inflight[1:]
+		if err != nil {
+			l.inflight = nil
+			return fmt.Errorf("journal events of run %s: %w", l.cfg.RunID, err)
+		}
+		if o := l.cfg.Observer; o != nil {
+			for i := range evs {
+				o.Event(&evs[i])
+			}
 		}
 	}
 	return nil

@@ -348,6 +348,13 @@ func (f *failingJournal) Append(ctx context.Context, recs ...journal.Record) ([]
 	return f.Journal.Append(ctx, recs...)
 }
 
+func (f *failingJournal) Enqueue(ctx context.Context, recs ...journal.Record) (*journal.Pending, error) {
+	if f.left.Add(-1) < 0 {
+		return nil, errors.New("process died")
+	}
+	return f.Journal.Enqueue(ctx, recs...)
+}
+
 func TestLoopResumeDoesNotRepeatCalls(t *testing.T) {
 	script := `{"tool_calls": [{"name": "bash", "input": {"command": "echo one >> log.txt"}}]}
 {"tool_calls": [{"name": "bash", "input": {"command": "echo two >> log.txt"}}]}

@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/ouro-run/ouro/sandbox"
 )
 
 // Exit codes shared by every subcommand.
@@ -35,11 +37,27 @@ type env struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"accel": {"measure code shipped per period by humans and agents", cmdAccel},
+		"accel":     {"measure code shipped per period by humans and agents", cmdAccel},
+		"run":       {"run an agent on a task in its own worktree", cmdRun},
+		"resume":    {"continue an interrupted run (and its tree)", cmdResume},
+		"demo":      {"the whole loop offline, on a bundled sample repo", cmdDemo},
+		"runs":      {"list runs", cmdRuns},
+		"log":       {"show a run's transcript", cmdLog},
+		"tree":      {"show a run's delegation tree", cmdTree},
+		"verify":    {"check the journal's hash chain and tree heads", cmdVerify},
+		"stop":      {"stop a run and its subtree", cmdStop},
+		"approvals": {"list actions waiting for a person", cmdApprovals},
+		"approve":   {"approve a pending action", cmdApprove},
+		"deny":      {"deny a pending action", cmdDeny},
+		"policy":    {"test a policy against its examples", cmdPolicy},
+		"redteam":   {"run the red-team and honest suites against the oversight path", cmdRedteam},
 	}
 }
 
 func main() {
+	// A re-executed copy of ouro that is the inside of a sandbox runs
+	// there and never returns.
+	sandbox.Init()
 	os.Exit(run(os.Args[1:]))
 }
 
