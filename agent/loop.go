@@ -58,7 +58,7 @@ type Loop struct {
 
 	flushMu   sync.Mutex         // held while writing queued events
 	inflight  []*journal.Pending // written, not yet known to be committed; guarded by flushMu
-	mu        sync.Mutex // guards the fields below, which delegates touch
+	mu        sync.Mutex         // guards the fields below, which delegates touch
 	pending   []journal.Record
 	used      ouro.Usage // own and descendants'
 	toolCalls int64
@@ -72,7 +72,6 @@ type Loop struct {
 	summary     string
 	nudges      int
 	cancel      context.CancelCauseFunc
-	stopOnce    sync.Once
 	childBudget ouro.Budget // carved out for running children
 }
 
@@ -587,10 +586,4 @@ const (
 func approvalID(runID, callID, hash string) string {
 	s := sha256.Sum256([]byte(runID + "\x00" + callID + "\x00" + hash))
 	return "ap-" + hex.EncodeToString(s[:6])
-}
-
-// jsonText is v as compact JSON for messages.
-func jsonText(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }

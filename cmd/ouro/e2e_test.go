@@ -323,7 +323,7 @@ func TestKill9ThenResume(t *testing.T) {
 	}
 	// Every tool call id has exactly one tool.call and one tool.result.
 	calls, results := map[string]int{}, map[string]int{}
-	code, out, _ = w.ouro("log", "--json", id)
+	_, out, _ = w.ouro("log", "--json", id)
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		var ev ouro.Event
 		json.Unmarshal([]byte(line), &ev)
