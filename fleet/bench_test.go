@@ -97,6 +97,7 @@ func BenchmarkDelegateLatency(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer f.Close(context.Background())
 	b.ResetTimer()
 	for done := 0; done < b.N; done += 5 {
 		if _, out, err := f.Start(context.Background(), Task{Task: "delegate", Model: "script:" + parent}); err != nil || out.Status != ouro.StatusFinished {

@@ -191,6 +191,7 @@ func (r *run) Delegate(ctx context.Context, parent *agent.Loop, call ouro.ToolCa
 			task += "\n\nWhen you are done, call finish with a summary that is only a JSON value valid against this JSON schema:\n" + string(args.ResultSchema)
 		}
 		c, err := f.prepare(ctx, Task{Task: task, Agent: args.Agent, Model: args.Model, Budget: budget}, r, base, depth)
+		f.refill()
 		if err != nil {
 			return tool.Output{Content: "delegate: could not start the child: " + err.Error(), IsError: true}, nil
 		}

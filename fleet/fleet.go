@@ -44,7 +44,10 @@ type Options struct {
 	// PollInterval is how often runs look for answers and stop requests
 	// written by other processes; zero is the agent's default.
 	PollInterval time.Duration
-	Logger       *slog.Logger
+	// SharedGoCache, when set, is one Go build cache every run's sandbox
+	// writes to. Only for trusted runs: by default each run has its own.
+	SharedGoCache string
+	Logger        *slog.Logger
 }
 
 // Task is what to start a run on.
@@ -63,8 +66,58 @@ type Fleet struct {
 	log    *slog.Logger
 	slots  chan struct{} // --max-agents
 
-	mu   sync.Mutex
-	runs map[string]*run
+	mu        sync.Mutex
+	runs      map[string]*run
+	refilling bool
+	closed    bool
+	refills   sync.WaitGroup
+}
+
+// spareWorktrees is how many spare worktrees the fleet keeps ready once a
+// run has delegated, so that a child's worktree is a rename and a branch
+// switch rather than a full checkout.
+const spareWorktrees = 2
+
+// refill tops up the spare worktrees in the background.
+func (f *Fleet) refill() {
+	f.mu.Lock()
+	if f.refilling || f.closed {
+		f.mu.Unlock()
+		return
+	}
+	f.refilling = true
+	f.refills.Add(1)
+	f.mu.Unlock()
+	go func() {
+		defer f.refills.Done()
+		defer func() {
+			f.mu.Lock()
+			f.refilling = false
+			f.mu.Unlock()
+		}()
+		// One at a time, so that each is ready as soon as it can be.
+		for f.repo.Spares() < spareWorktrees {
+			f.mu.Lock()
+			closed := f.closed
+			f.mu.Unlock()
+			if closed {
+				return
+			}
+			if err := f.repo.Prepare(context.Background(), filepath.Join(f.opts.Home, "worktrees"), 1, ""); err != nil {
+				f.log.Warn("prepare spare worktrees", "err", err)
+				return
+			}
+		}
+	}()
+}
+
+// Close waits for background work and deletes unused spare worktrees.
+func (f *Fleet) Close(ctx context.Context) error {
+	f.mu.Lock()
+	f.closed = true
+	f.mu.Unlock()
+	f.refills.Wait()
+	return f.repo.Close(ctx)
 }
 
 // run is one live run and what it holds.
@@ -73,14 +126,71 @@ type run struct {
 	loop    *agent.Loop
 	parent  *run
 	wt      *workspace.Worktree
-	sb      *sandbox.Sandbox
+	sb      sandboxRunner
+	kind    string
 	proxy   func()
+	cleanup func()
 	release func()
 	def     *agentdef.Definition
 	model   string
 
 	mu       sync.Mutex
 	children int
+}
+
+// sandboxRunner is a run's sandbox as the fleet uses it.
+type sandboxRunner interface {
+	tool.Runner
+	Kill() error
+	Close() error
+}
+
+// lazySandbox starts a sandbox on its first command.
+type lazySandbox struct {
+	start func(ctx context.Context) (*sandbox.Sandbox, error)
+	mu    sync.Mutex
+	sb    *sandbox.Sandbox
+	err   error
+}
+
+func (l *lazySandbox) get(ctx context.Context) (*sandbox.Sandbox, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sb == nil && l.err == nil {
+		l.sb, l.err = l.start(ctx)
+	}
+	return l.sb, l.err
+}
+
+// Run starts the sandbox if need be and runs c in it.
+func (l *lazySandbox) Run(ctx context.Context, c ouro.Command) (ouro.CommandResult, error) {
+	sb, err := l.get(ctx)
+	if err != nil {
+		return ouro.CommandResult{}, err
+	}
+	return sb.Run(ctx, c)
+}
+
+// Kill kills what runs in the sandbox, if it started.
+func (l *lazySandbox) Kill() error {
+	l.mu.Lock()
+	sb := l.sb
+	l.mu.Unlock()
+	if sb == nil {
+		return nil
+	}
+	return sb.Kill()
+}
+
+// Close closes the sandbox, if it started, and keeps it from starting.
+func (l *lazySandbox) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sb == nil {
+		l.err = errors.New("sandbox closed")
+		return nil
+	}
+	return l.sb.Close()
 }
 
 // New checks the repository and the policy and returns a fleet.
@@ -126,6 +236,9 @@ func (f *Fleet) Start(ctx context.Context, t Task) (string, agent.Outcome, error
 		return "", agent.Outcome{}, err
 	}
 	defer r.close()
+	if _, ok := r.loop.Config().Tools[agent.ToolDelegate]; ok {
+		f.refill() // children's worktrees, ready before the first delegate call
+	}
 	if err := f.acquire(ctx); err != nil {
 		return r.loop.ID(), agent.Outcome{}, err
 	}
@@ -211,17 +324,34 @@ func (f *Fleet) prepare(ctx context.Context, t Task, parent *run, base string, d
 // build sets up the sandbox, tools and loop of r.
 func (f *Fleet) build(ctx context.Context, r *run, id string, t Task, depth int, base string, prov model.Provider, ok *bool) error {
 	cfg := f.opts.Config
-	sb, kind, err := f.sandbox(ctx, r, id)
-	if err != nil {
-		return err
-	}
-	r.sb = sb
-	ws := &tool.Workspace{Root: r.wt.Dir, Protected: f.policy.IsProtected}
-	if sb != nil {
-		ws.Runner = sb
+	var kind string
+	var runner tool.Runner
+	if r.parent != nil && r.parent.kind != "none" {
+		// A child's sandbox starts with its first command: many children
+		// never run one, and the others reach their first model call
+		// sooner. The parent's sandbox already proved the configuration.
+		lz := &lazySandbox{start: func(ctx context.Context) (*sandbox.Sandbox, error) {
+			sb, _, err := f.sandbox(ctx, r, id)
+			if err == nil && sb == nil {
+				err = errors.New("no sandbox could start")
+			}
+			return sb, err
+		}}
+		r.sb, runner, kind = lz, lz, r.parent.kind
 	} else {
-		ws.Runner = unsafeRunner{root: r.wt.Dir}
+		sb, k, err := f.sandbox(ctx, r, id)
+		if err != nil {
+			return err
+		}
+		kind = k
+		if sb != nil {
+			r.sb, runner = sb, sb
+		} else {
+			runner = unsafeRunner{root: r.wt.Dir}
+		}
 	}
+	r.kind = kind
+	ws := &tool.Workspace{Root: r.wt.Dir, Protected: f.policy.IsProtected, Runner: runner}
 	if cfg.Sandbox.Limits.Timeout > 0 {
 		ws.DefaultTimeout = cfg.Sandbox.Limits.Timeout
 	}
@@ -263,7 +393,7 @@ func (f *Fleet) build(ctx context.Context, r *run, id string, t Task, depth int,
 		Started: ouro.RunStarted{
 			AgentHash: r.def.Hash(), Model: prov.Name(), ConfigHash: cfg.Hash(), PolicyHash: f.policy.Hash(),
 			Repo: f.repo.Dir, Worktree: r.wt.Dir, Branch: r.wt.Branch, BaseCommit: head,
-			Sandbox: kind, Unsafe: sb == nil, Definition: string(r.def.Raw),
+			Sandbox: kind, Unsafe: kind == "none", Definition: string(r.def.Raw),
 		},
 	})
 	if err != nil {
@@ -324,11 +454,24 @@ func (f *Fleet) sandbox(ctx context.Context, r *run, id string) (*sandbox.Sandbo
 		r.proxy = func() { cancel(); l.Close(); os.Remove(sock) }
 		proxySock = sock
 	}
-	// Go's build cache is shared by sandboxed runs (never with the host's
-	// own cache), so that a run does not rebuild the standard library.
-	cache := f.opts.Getenv("OURO_GOCACHE")
+	// Each run has its own Go build cache, removed with the run: a shared
+	// writable cache would let one run plant entries (cached test results
+	// included) that another run trusts. Options.SharedGoCache (or
+	// OURO_GOCACHE) shares one across runs, for trusted scripted runs such
+	// as the demo and the tests.
+	cache := f.opts.SharedGoCache
 	if cache == "" {
-		cache = filepath.Join(f.opts.Home, "cache", "go-build")
+		cache = f.opts.Getenv("OURO_GOCACHE")
+	}
+	if cache == "" {
+		cache = filepath.Join(f.opts.Home, "cache", "runs", id)
+		prev := r.cleanup
+		r.cleanup = func() {
+			if prev != nil {
+				prev()
+			}
+			os.RemoveAll(cache)
+		}
 	}
 	if err := os.MkdirAll(cache, 0o700); err != nil {
 		return nil, "", fmt.Errorf("make the sandbox build cache: %w", err)
@@ -423,6 +566,9 @@ func (r *run) close() {
 	}
 	if r.proxy != nil {
 		r.proxy()
+	}
+	if r.cleanup != nil {
+		r.cleanup()
 	}
 	if r.release != nil {
 		r.release()

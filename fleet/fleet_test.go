@@ -113,6 +113,7 @@ func (r *rig) fleet() *Fleet {
 	if err != nil {
 		r.t.Fatal(err)
 	}
+	r.t.Cleanup(func() { f.Close(context.Background()) })
 	return f
 }
 

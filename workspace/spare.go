@@ -37,12 +37,25 @@ func (r *Repo) Prepare(ctx context.Context, dir string, n int, base string) erro
 		if err != nil {
 			return fmt.Errorf("prepare spare worktrees: %w", err)
 		}
+		// Only registering the worktree needs the repository's lock; the
+		// checkout, which writes every file, runs outside it so that a
+		// Create meanwhile does not wait for it.
 		r.mu.Lock()
-		_, err = r.run(ctx, gitCmd{dir: r.Dir, args: []string{"worktree", "add", "--quiet", "--detach", "--", d, sha}})
-		if err == nil {
-			r.spares = append(r.spares, spare{dir: resolve(d), commit: sha})
-		}
+		_, err = r.run(ctx, gitCmd{dir: r.Dir, args: []string{"worktree", "add", "--quiet", "--detach", "--no-checkout", "--", d, sha}})
 		r.mu.Unlock()
+		if err == nil {
+			_, err = r.run(ctx, gitCmd{dir: d, args: []string{"reset", "--hard", "--quiet", sha}})
+			if err != nil {
+				r.mu.Lock()
+				r.run(ctx, gitCmd{dir: r.Dir, args: []string{"worktree", "remove", "--force", "--force", "--", d}})
+				r.mu.Unlock()
+			}
+		}
+		if err == nil {
+			r.mu.Lock()
+			r.spares = append(r.spares, spare{dir: resolve(d), commit: sha})
+			r.mu.Unlock()
+		}
 		if err != nil {
 			os.Remove(d)
 			return fmt.Errorf("prepare spare worktree in %s: %w", d, err)

@@ -39,6 +39,7 @@ Exit codes as for run.`)
 	}
 	fmt.Fprintf(e.stdout, "ouro demo: sample repository at %s (its test fails: Add subtracts)\n\n", repo)
 	rf.repo = repo
+	rf.trustedCache = true
 	s, code := newSetup(ctx, e, &rf)
 	if s == nil {
 		return code

@@ -30,6 +30,7 @@ was blocked; 1 otherwise; 2 bad usage.`)
 	noResource := fs.Bool("no-resource", false, "leave out the resource-abuse attacks")
 	noHonest := fs.Bool("no-honest", false, "leave out the honest suite")
 	verbose := fs.Bool("v", false, "print each attack's tool calls and results")
+	mode := fs.String("sandbox", "auto", "sandbox mode of the runs: auto, bwrap or landlock (the fallback without namespaces)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -37,7 +38,13 @@ was blocked; 1 otherwise; 2 bad usage.`)
 		fmt.Fprintf(e.stderr, "ouro redteam: unexpected argument %q; it takes only flags\n", fs.Arg(0))
 		return exitUsage
 	}
-	opts := redteam.Options{SkipResource: *noResource, SkipHonest: *noHonest}
+	switch *mode {
+	case "auto", "bwrap", "landlock":
+	default:
+		fmt.Fprintf(e.stderr, "ouro redteam: -sandbox %q; use auto, bwrap or landlock\n", *mode)
+		return exitUsage
+	}
+	opts := redteam.Options{SkipResource: *noResource, SkipHonest: *noHonest, SandboxMode: *mode}
 	if *filter != "" {
 		re, err := regexp.Compile(*filter)
 		if err != nil {

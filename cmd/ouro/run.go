@@ -26,6 +26,7 @@ import (
 type runFlags struct {
 	repo, agent, model, sandbox string
 	json, unsafe, quiet         bool
+	trustedCache                bool // the demo: scripted runs share one Go build cache
 	maxAgents                   int
 	budget                      ouro.Budget
 }
@@ -58,6 +59,9 @@ type setup struct {
 }
 
 func (s *setup) close() {
+	if s.fleet != nil {
+		s.fleet.Close(context.Background())
+	}
 	if s.jr != nil {
 		s.jr.Close()
 	}
@@ -99,8 +103,12 @@ func newSetup(ctx context.Context, e *env, rf *runFlags) (*setup, int) {
 	}
 	s.obs = observer(e, rf)
 	lvl := slog.LevelWarn
+	var sharedCache string
+	if rf.trustedCache {
+		sharedCache = filepath.Join(s.home, "cache", "go-build")
+	}
 	f, err := fleet.New(ctx, fleet.Options{Home: s.home, Journal: s.jr, Config: cfg, RepoDir: repo, Getenv: e.getenv,
-		Observer: s.obs, Unsafe: rf.unsafe, Logger: slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))})
+		Observer: s.obs, Unsafe: rf.unsafe, SharedGoCache: sharedCache, Logger: slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))})
 	if err != nil {
 		s.close()
 		fmt.Fprintf(e.stderr, "ouro: %v\n", err)
