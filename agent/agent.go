@@ -90,6 +90,12 @@ type Config struct {
 	Delegator Delegator
 	// Finisher commits the work on finish; nil skips it.
 	Finisher Finisher
+	// Escalate, for a delegated run, puts an approval request that a
+	// policy rule sends to the parent (escalate: parent) before the parent
+	// agent. It journals the parent's answer, or leaves the request pending
+	// for a person when the parent asks for one. Nil sends every request
+	// to a person.
+	Escalate func(ctx context.Context, req *ouro.ApprovalRequested) error
 	// Started is the run.started payload for a new run.
 	Started ouro.RunStarted
 	Logger  *slog.Logger

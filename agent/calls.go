@@ -162,6 +162,15 @@ func (l *Loop) oversee(ctx context.Context, idx int, c ouro.ToolCall, delegates 
 			Lineage: l.cfg.Lineage, Deadline: l.cfg.Now().Add(l.cfg.ApprovalTimeout).UTC(),
 		}
 		l.enqueue(ouro.EventApprovalRequested, req)
+		if pr.Decision == ouro.Ask && pr.Escalate == "parent" && ms.Score <= pause && l.cfg.Escalate != nil {
+			if err := l.flush(ctx); err != nil {
+				return l.refuse(c, "not run: "+err.Error()), true
+			}
+			if err := l.cfg.Escalate(ctx, req); err != nil {
+				// The parent could not decide: a person will.
+				l.log.Warn("escalate to the parent agent", "err", err)
+			}
+		}
 		return l.awaitAndRun(ctx, idx, c, a, req, delegates)
 	}
 	return l.run(ctx, approved{idx: idx, call: c, action: a, tool: t}, delegates)

@@ -399,6 +399,11 @@ func (l *Loop) complete(ctx context.Context) (*model.Response, error) {
 	}
 }
 
+// RecordUsage records the usage of a model call made on the run's behalf
+// outside its turns (a parent deciding a child's request), here and in
+// every ancestor.
+func (l *Loop) RecordUsage(modelName string, u ouro.Usage) { l.addUsage(modelName, u) }
+
 // addUsage records a model call's usage here and in every ancestor.
 func (l *Loop) addUsage(modelName string, u ouro.Usage) {
 	l.mu.Lock()

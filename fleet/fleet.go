@@ -384,12 +384,16 @@ func (f *Fleet) build(ctx context.Context, r *run, id string, t Task, depth int,
 	if head == "" {
 		head = r.wt.Base
 	}
+	var escalate func(ctx context.Context, req *ouro.ApprovalRequested) error
+	if r.parent != nil {
+		escalate = r.parent.escalate(r)
+	}
 	loop, err := agent.New(agent.Config{
 		RunID: id, ParentID: parentID, Lineage: lineage, Depth: depth,
 		Task: t.Task, Agent: r.def.Name, Prompt: r.def.Prompt, Provider: prov, Tools: tools,
 		Policy: f.policy, Monitor: mon, Journal: f.opts.Journal, Observer: f.opts.Observer,
 		Budget: budget, MaxTurns: r.def.MaxTurns, ApprovalTimeout: cfg.Approval.Timeout,
-		PollInterval: f.opts.PollInterval, Delegator: r, Finisher: r, Logger: f.log,
+		PollInterval: f.opts.PollInterval, Delegator: r, Finisher: r, Escalate: escalate, Logger: f.log,
 		Started: ouro.RunStarted{
 			AgentHash: r.def.Hash(), Model: prov.Name(), ConfigHash: cfg.Hash(), PolicyHash: f.policy.Hash(),
 			Repo: f.repo.Dir, Worktree: r.wt.Dir, Branch: r.wt.Branch, BaseCommit: head,

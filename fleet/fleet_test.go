@@ -350,3 +350,56 @@ func TestChildApprovalDoesNotBlockSiblings(t *testing.T) {
 		t.Fatalf("denied approvals: %+v", aps)
 	}
 }
+
+// TestEscalationToParent: a policy rule sends a child's ask to its parent
+// agent first; the parent's model decides, and the decision is journaled
+// as the parent's. When the parent asks for a person, the request waits.
+func TestEscalationToParent(t *testing.T) {
+	cases := []struct {
+		name, verdict string
+		wantRan       bool
+		wantBy        string
+	}{
+		{"parent approves", `{"decision": "approve", "why": "the task needs it"}`, true, "parent:"},
+		{"parent denies", `{"decision": "deny", "why": "not needed"}`, false, "parent:"},
+		{"parent asks a person", `{"decision": "ask_human", "why": "unsure"}`, false, "person"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t, map[string]string{
+				".ouro/policy.yaml": "version: 1\nrules:\n  - name: child-make-asks-parent\n    when: 'depth > 0 && argv.exists(c, c.size() > 0 && c[0] == \"make\")'\n    decision: ask\n    escalate: parent\n    message: \"make in a child needs approval\"\n",
+			})
+			child := r.script("child.jsonl", `{"tool_calls": [{"name": "bash", "input": {"command": "make -v >/dev/null 2>&1; echo ran > ran.txt"}}]}
+{"tool_calls": [{"name": "finish", "input": {"summary": "child done"}}]}
+`)
+			verdict, _ := json.Marshal(c.verdict)
+			parent := r.script("parent.jsonl", `{"purpose": "monitor", "text": `+string(verdict)+`}
+{"tool_calls": [`+delegateCall("build it", child, "")+`]}
+{"tool_calls": [{"name": "finish", "input": {"summary": "done"}}]}
+`)
+			if c.wantBy == "person" {
+				r.obs.on = func(ev *ouro.Event) {
+					if ev.Type != ouro.EventApprovalRequested {
+						return
+					}
+					var d ouro.ApprovalRequested
+					json.Unmarshal(ev.Data, &d)
+					go r.jr.Append(context.Background(), journal.Record{RunID: ev.RunID, Type: ouro.EventApprovalAnswered,
+						Data: ouro.ApprovalAnswered{ID: d.ID, ActionHash: d.ActionHash, Approved: false, By: "person", Why: "no"}})
+				}
+			}
+			id, out := r.start(parent)
+			if out.Status != ouro.StatusFinished {
+				t.Fatalf("parent: %+v", out)
+			}
+			aps, _ := r.jr.Approvals(context.Background(), "")
+			if len(aps) != 1 || !strings.HasPrefix(aps[0].By, c.wantBy) || len(aps[0].Lineage) != 2 || aps[0].Lineage[0] != id {
+				t.Fatalf("approvals: %+v", aps)
+			}
+			_, err := exec.Command("git", "-C", r.repo, "show", "ouro/"+id+":ran.txt").Output()
+			if ran := err == nil; ran != c.wantRan {
+				t.Errorf("the child's command ran = %v, want %v", ran, c.wantRan)
+			}
+		})
+	}
+}
