@@ -275,8 +275,27 @@ func (l *Loop) execute(ctx context.Context, ap approved) ouro.ToolResult {
 		}
 		ms.CallID, ms.Stage = ap.call.ID, "result"
 		l.enqueue(ouro.EventMonitorScore, ms)
-		if _, kill := l.cfg.Policy.Thresholds(); ms.Score > kill {
+		pause, kill := l.cfg.Policy.Thresholds()
+		switch {
+		case ms.Score > kill:
 			l.Stop(ouro.StatusStopped, fmt.Sprintf("monitor score %d on a tool result above kill threshold %d: %s", ms.Score, kill, ms.Reason))
+		case ms.Score > pause:
+			// What the agent saw is suspicious (planted instructions, a
+			// secret): a person decides whether the run goes on with it.
+			callID := ap.call.ID + "#result"
+			hash := actionHash(l.cfg.RunID, ouro.ToolCall{ID: callID, Name: ap.call.Name, Input: ap.call.Input})
+			var reasons []string
+			for _, sc := range ms.Scores {
+				reasons = append(reasons, fmt.Sprintf("%s %d: %s", sc.Monitor, sc.Score, sc.Reason))
+			}
+			req := &ouro.ApprovalRequested{ID: approvalID(l.cfg.RunID, callID, hash), CallID: callID, ActionHash: hash,
+				Action: *ap.action, Why: fmt.Sprintf("the result of this call scored %d, above pause threshold %d: %s; approve to let the run go on with it", ms.Score, pause, ms.Reason),
+				Score: ms.Score, Reasons: reasons, Lineage: l.cfg.Lineage, Deadline: l.cfg.Now().Add(l.cfg.ApprovalTimeout).UTC()}
+			l.enqueue(ouro.EventApprovalRequested, req)
+			ok, why, err := l.await(ctx, req)
+			if err == nil && !ok {
+				l.Stop(ouro.StatusStopped, "a person stopped the run after a flagged tool result: "+why)
+			}
 		}
 	}
 	return res
