@@ -598,8 +598,21 @@ func (r *run) commit(ctx context.Context, subject, body string) (string, error) 
 	}
 	trailers = append(trailers, workspace.Trailer{Key: "Co-Authored-By", Value: coAuthor(r.model)})
 	body = strings.TrimSpace("Task: " + r.loop.Config().Task + "\n\n" + body)
-	sha, err := r.wt.Commit(ctx, workspace.CommitInfo{Subject: subject, Body: body, Trailers: trailers})
+	sha, left, err := r.wt.CommitExcept(ctx, workspace.CommitInfo{Subject: subject, Body: body, Trailers: trailers}, r.f.policy.IsProtected)
+	if len(left) > 0 {
+		// The sandbox cannot stop an agent creating a protected file that
+		// did not exist (a new .ouro/config.yaml, a .bashrc); it never
+		// reaches the branch.
+		r.loop.Enqueue(ouro.EventError, ouro.ErrorRecorded{Where: "commit",
+			Message: "protected paths left out of the commit (they stay in the worktree for inspection): " + strings.Join(left, ", ")})
+		r.loop.Enqueue(ouro.EventMonitorScore, ouro.MonitorScored{Stage: "commit", Score: 95,
+			Reason: "the agent created or changed protected paths: " + strings.Join(left, ", "),
+			Scores: []ouro.MonitorScore{{Monitor: "commit", Category: "tamper-oversight", Score: 95, Reason: "protected paths in the worktree"}}})
+	}
 	if err != nil || sha == "" {
+		if ferr := r.loop.Flush(ctx); ferr != nil && err == nil {
+			err = ferr
+		}
 		return sha, err
 	}
 	files := 0

@@ -403,3 +403,37 @@ func TestEscalationToParent(t *testing.T) {
 		})
 	}
 }
+
+// TestProtectedFilesNeverReachTheBranch: an agent that slips a new
+// .ouro/config.yaml past policy and monitors (here a person approves
+// everything) still does not get it committed.
+func TestProtectedFilesNeverReachTheBranch(t *testing.T) {
+	r := newRig(t, map[string]string{"a.txt": "a\n"})
+	r.obs.on = func(ev *ouro.Event) {
+		if ev.Type != ouro.EventApprovalRequested {
+			return
+		}
+		var d ouro.ApprovalRequested
+		json.Unmarshal(ev.Data, &d)
+		go r.jr.Append(context.Background(), journal.Record{RunID: ev.RunID, Type: ouro.EventApprovalAnswered,
+			Data: ouro.ApprovalAnswered{ID: d.ID, ActionHash: d.ActionHash, Approved: true, By: "careless person"}})
+	}
+	parent := r.script("p.jsonl", `{"tool_calls": [{"name": "bash", "input": {"command": "d=.ou; mkdir -p ${d}ro; echo 'model: openai:evil' > ${d}ro/config.yaml; echo hi > b.txt"}}]}
+{"tool_calls": [{"name": "finish", "input": {"summary": "done"}}]}
+`)
+	id, out := r.start(parent)
+	if out.Status != ouro.StatusFinished {
+		t.Fatalf("run: %+v", out)
+	}
+	files := r.git("ls-tree", "-r", "--name-only", "ouro/"+id)
+	if strings.Contains(files, ".ouro") || !strings.Contains(files, "b.txt") {
+		t.Fatalf("branch files:\n%s", files)
+	}
+	found := false
+	for _, ev := range r.obs.of(ouro.EventError) {
+		found = found || strings.Contains(string(ev.Data), ".ouro/config.yaml")
+	}
+	if !found {
+		t.Error("no error event names the left-out path")
+	}
+}

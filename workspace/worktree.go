@@ -271,32 +271,61 @@ func checkTrailer(t Trailer) error {
 // against the old HEAD), so no hook, template, message cleanup or signing
 // applies, and a concurrent move of the branch fails instead of being lost.
 func (w *Worktree) Commit(ctx context.Context, ci CommitInfo) (string, error) {
+	sha, _, err := w.CommitExcept(ctx, ci, nil)
+	return sha, err
+}
+
+// CommitExcept is Commit, leaving out of the commit every changed path
+// (worktree-relative, slash-separated) that exclude reports true for: such
+// paths keep their content in the worktree but the commit has them as
+// they were. It returns the paths it left out. The agent loop uses it so
+// that files an agent must not write (.ouro/, hooks, rc files) never reach
+// a branch a person might merge.
+func (w *Worktree) CommitExcept(ctx context.Context, ci CommitInfo, exclude func(rel string) bool) (string, []string, error) {
 	msg, err := buildMessage(ci.Subject, ci.Body, ci.Trailers)
 	if err != nil {
-		return "", fmt.Errorf("commit in %s: %w", w.Dir, err)
+		return "", nil, fmt.Errorf("commit in %s: %w", w.Dir, err)
 	}
 	id, err := w.identity(ctx, ci.AuthorName, ci.AuthorEmail)
 	if err != nil {
-		return "", fmt.Errorf("commit in %s: %w", w.Dir, err)
+		return "", nil, fmt.Errorf("commit in %s: %w", w.Dir, err)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 
 	if _, err := w.git(ctx, "add", "--all", "--", "."); err != nil {
-		return "", fmt.Errorf("commit in %s: stage changes: %w", w.Dir, err)
+		return "", nil, fmt.Errorf("commit in %s: stage changes: %w", w.Dir, err)
+	}
+	var excluded []string
+	if exclude != nil {
+		out, err := w.git(ctx, "diff", "--cached", "--name-only", "-z", "--no-renames", "HEAD")
+		if err != nil {
+			return "", nil, fmt.Errorf("commit in %s: list staged changes: %w", w.Dir, err)
+		}
+		for _, p := range splitZ(out) {
+			if p != "" && exclude(p) {
+				excluded = append(excluded, p)
+			}
+		}
+		if len(excluded) > 0 {
+			args := append([]string{"reset", "--quiet", "HEAD", "--"}, excluded...)
+			if _, err := w.git(ctx, args...); err != nil {
+				return "", nil, fmt.Errorf("commit in %s: leave out protected paths: %w", w.Dir, err)
+			}
+		}
 	}
 	out, err := w.git(ctx, "write-tree")
 	if err != nil {
-		return "", fmt.Errorf("commit in %s: write tree: %w", w.Dir, err)
+		return "", nil, fmt.Errorf("commit in %s: write tree: %w", w.Dir, err)
 	}
 	tree := trimOut(out)
 	out, err = w.git(ctx, "rev-parse", "HEAD^{commit}", "HEAD^{tree}")
 	if err != nil {
-		return "", fmt.Errorf("commit in %s: read HEAD: %w", w.Dir, err)
+		return "", nil, fmt.Errorf("commit in %s: read HEAD: %w", w.Dir, err)
 	}
 	head, headTree, _ := strings.Cut(trimOut(out), "\n")
 	if tree == headTree {
-		return "", nil
+		return "", excluded, nil
 	}
 	out, err = w.Repo.run(ctx, w.cmd(gitCmd{
 		env:   id.env(),
@@ -304,7 +333,7 @@ func (w *Worktree) Commit(ctx context.Context, ci CommitInfo) (string, error) {
 		args:  []string{"commit-tree", "--no-gpg-sign", tree, "-p", head, "-F", "-"},
 	}))
 	if err != nil {
-		return "", fmt.Errorf("commit in %s: create commit: %w", w.Dir, err)
+		return "", nil, fmt.Errorf("commit in %s: create commit: %w", w.Dir, err)
 	}
 	sha := trimOut(out)
 	subject, _, _ := strings.Cut(msg, "\n")
@@ -312,9 +341,9 @@ func (w *Worktree) Commit(ctx context.Context, ci CommitInfo) (string, error) {
 		env:  id.env(),
 		args: []string{"update-ref", "-m", "commit: " + subject, "HEAD", sha, head},
 	})); err != nil {
-		return "", fmt.Errorf("commit in %s: move %s to the new commit: %w", w.Dir, w.Branch, err)
+		return "", nil, fmt.Errorf("commit in %s: move %s to the new commit: %w", w.Dir, w.Branch, err)
 	}
-	return sha, nil
+	return sha, excluded, nil
 }
 
 // Diffstat counts the committed changes from from (a commit; "" means Base)
