@@ -54,6 +54,11 @@ type Options struct {
 	OutlierLines int
 	// Identities is the table of known identities; nil is DefaultIdentities.
 	Identities *Identities
+	// DelegatedRuns maps ouro run ids to their parent run ids, as ouro's
+	// journal records them: a commit whose Ouro-Run trailer names one of
+	// these runs is autonomous even without an Ouro-Parent-Run trailer
+	// (after a squash, say).
+	DelegatedRuns map[string]string
 	// Survival computes the share of added lines still present at the tip.
 	Survival bool
 	// SurvivalFiles caps the files blamed for survival; 0 is
@@ -532,7 +537,7 @@ func Analyze(ctx context.Context, opts Options) (*Report, error) {
 
 	a := &analyzer{
 		objects: objects,
-		opts:    opts, by: opts.By, cls: newClassifier(opts.Identities),
+		opts:    opts, by: opts.By, cls: newClassifier(opts.Identities).withDelegated(opts.DelegatedRuns),
 		periods: map[int]*periodAcc{}, lowest: math.MaxInt,
 		authorID: map[string]uint64{}, allAuth: map[uint64]struct{}{},
 		reverts: map[string]int64{}, revertLens: map[int]bool{},

@@ -180,6 +180,7 @@ type Evidence struct {
 
 // classifier is a compiled Identities table.
 type classifier struct {
+	delegated                   map[string]string // run id -> parent run id, from the journal
 	automation, agent, aiEmails emailSet
 	nameSuffixes                []string
 	autonomousTrailers          map[string]bool
@@ -236,6 +237,13 @@ func newClassifier(id *Identities) *classifier {
 		bodyMarkers:        lowerList(id.Assisted.BodyMarkers),
 		bodyMarkerText:     trimList(id.Assisted.BodyMarkers),
 	}
+}
+
+// withDelegated makes the classifier treat commits of the given runs
+// (run id -> parent run id, from ouro's journal) as autonomous.
+func (c *classifier) withDelegated(runs map[string]string) *classifier {
+	c.delegated = runs
+	return c
 }
 
 // commitMeta is what the classifier reads of a commit. Emails are already
@@ -300,6 +308,8 @@ func (c *classifier) classify(m *commitMeta, ev *[]Evidence) verdict {
 		switch {
 		case c.autonomousTrailers[key]:
 			add(Autonomous, "trailer %s: %s (delegated by another agent run)", t.Key, t.Value)
+		case c.agentTrailers[key] && c.delegated[strings.TrimSpace(t.Value)] != "":
+			add(Autonomous, "trailer %s: %s, a run the journal records as delegated by %s", t.Key, t.Value, c.delegated[strings.TrimSpace(t.Value)])
 		case c.agentTrailers[key]:
 			add(Agent, "trailer %s: %s (written by an agent run)", t.Key, t.Value)
 		case c.toolTrailers[key]:

@@ -207,3 +207,24 @@ func TestDefaultIdentitiesLoad(t *testing.T) {
 }
 
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o644) }
+
+func TestClassifyDelegatedFromJournal(t *testing.T) {
+	cases := []struct {
+		name      string
+		delegated map[string]string
+		want      Kind
+	}{
+		{"run unknown to the journal", nil, Agent},
+		{"run the journal says was delegated", map[string]string{"rchild": "rparent"}, Autonomous},
+		{"another run delegated", map[string]string{"rother": "rparent"}, Agent},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := &commitMeta{authorEmail: "dev@example.com", authorName: "Dev", committerEmail: "dev@example.com",
+				body: "squashed work\n\nOuro-Run: rchild\n"}
+			if got := newClassifier(nil).withDelegated(c.delegated).classify(m, nil).kind; got != c.want {
+				t.Errorf("kind %v, want %v", got, c.want)
+			}
+		})
+	}
+}

@@ -45,7 +45,7 @@ func Explain(ctx context.Context, opts Options, commit string) (*Explanation, er
 	}
 	defer ac.close()
 	pc := newPathClassifier(ac, generated)
-	cls := newClassifier(opts.Identities)
+	cls := newClassifier(opts.Identities).withDelegated(opts.DelegatedRuns)
 	outlier := opts.OutlierLines
 	if outlier == 0 {
 		outlier = DefaultOutlierLines

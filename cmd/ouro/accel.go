@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/ouro-run/ouro/accel"
+	"github.com/ouro-run/ouro/config"
+	"github.com/ouro-run/ouro/journal"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -173,6 +175,7 @@ func cmdAccel(ctx context.Context, e *env, args []string) int {
 	if *survBudget == 0 {
 		opts.SurvivalBudget = -1
 	}
+	opts.DelegatedRuns = delegatedRuns(ctx, e)
 	if *outlier != 0 {
 		opts.OutlierLines = *outlier
 	}
@@ -348,4 +351,33 @@ func accelError(w io.Writer, err error) int {
 	default:
 		return exitFail
 	}
+}
+
+// delegatedRuns reads, from ouro's journal when there is one, which runs
+// were delegated by another run. A missing or unreadable journal means
+// none: accel then relies on commit trailers alone.
+func delegatedRuns(ctx context.Context, e *env) map[string]string {
+	home, err := config.StateDir(e.getenv)
+	if err != nil {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(home, "journal.db")); err != nil {
+		return nil
+	}
+	jr, err := journal.Open(ctx, filepath.Join(home, "journal.db"), journal.Options{})
+	if err != nil {
+		return nil
+	}
+	defer jr.Close()
+	runs, err := jr.Runs(ctx)
+	if err != nil {
+		return nil
+	}
+	m := map[string]string{}
+	for _, r := range runs {
+		if r.ParentID != "" {
+			m[r.ID] = r.ParentID
+		}
+	}
+	return m
 }
