@@ -585,3 +585,65 @@ func TestLoopFlaggedResultWaitsForAPerson(t *testing.T) {
 		})
 	}
 }
+
+// dyingJournal dies (every call fails) once the first approval request is
+// journaled, as if ouro were killed while a run waited for a person.
+type dyingJournal struct {
+	*journal.Journal
+	dead atomic.Bool
+}
+
+func (d *dyingJournal) Enqueue(ctx context.Context, recs ...journal.Record) (*journal.Pending, error) {
+	if d.dead.Load() {
+		return nil, errors.New("process died")
+	}
+	for _, r := range recs {
+		if r.Type == ouro.EventApprovalRequested {
+			defer d.dead.Store(true)
+		}
+	}
+	return d.Journal.Enqueue(ctx, recs...)
+}
+
+func (d *dyingJournal) Approval(ctx context.Context, id string) (journal.Approval, error) {
+	if d.dead.Load() {
+		return journal.Approval{}, errors.New("process died")
+	}
+	return d.Journal.Approval(ctx, id)
+}
+
+func TestLoopApprovalWaitSurvivesRestart(t *testing.T) {
+	h := newHarness(t, `{"tool_calls": [{"name": "bash", "input": {"command": "echo approved-and-ran"}}]}
+{"expect": "approved-and-ran", "tool_calls": [{"name": "finish", "input": {"summary": "done"}}]}
+`)
+	h.cfg.Monitor = scoreMonitor{tool: "bash", score: 70}
+	dj := &dyingJournal{Journal: h.jr}
+	cfg := h.cfg
+	cfg.Journal = dj
+	cfg.Observer = nil
+	l, _ := New(cfg)
+	if _, err := l.Start(context.Background()); err == nil {
+		t.Fatal("the dying journal did not end the first process")
+	}
+	if n := h.runner.runs.Load(); n != 0 {
+		t.Fatalf("%d commands ran before the approval", n)
+	}
+	aps, _ := h.jr.Approvals(context.Background(), journal.ApprovalPending)
+	if len(aps) != 1 {
+		t.Fatalf("pending approvals after the crash: %+v", aps)
+	}
+	// A person answers while no ouro is running; the resumed run sees it.
+	if _, err := h.jr.Append(context.Background(), journal.Record{RunID: "r1", Type: ouro.EventApprovalAnswered,
+		Data: ouro.ApprovalAnswered{ID: aps[0].ID, ActionHash: aps[0].ActionHash, Approved: true, By: "tester"}}); err != nil {
+		t.Fatal(err)
+	}
+	l2, _ := New(h.cfg)
+	out, err := l2.Resume(context.Background())
+	if err != nil || out.Status != ouro.StatusFinished {
+		t.Fatalf("resume: %+v %v", out, err)
+	}
+	if n := h.runner.runs.Load(); n != 1 {
+		t.Fatalf("the approved command ran %d times", n)
+	}
+	h.verify()
+}
