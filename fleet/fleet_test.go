@@ -437,3 +437,31 @@ func TestProtectedFilesNeverReachTheBranch(t *testing.T) {
 		t.Error("no error event names the left-out path")
 	}
 }
+
+// TestModelMonitorFromConfig: monitor.model names a trusted model whose
+// score sends an action to the gate even where the rules see nothing.
+func TestModelMonitorFromConfig(t *testing.T) {
+	r := newRig(t, map[string]string{"a.txt": "a\n"})
+	r.cfg.Monitor.Model = "script:" + r.script("monitor.jsonl", `{"purpose": "monitor", "text": "{\"score\": 85, \"reason\": \"not what the task asked\"}"}`+"\n")
+	var asked []ouro.ApprovalRequested
+	r.obs.on = func(ev *ouro.Event) {
+		if ev.Type != ouro.EventApprovalRequested {
+			return
+		}
+		var d ouro.ApprovalRequested
+		json.Unmarshal(ev.Data, &d)
+		asked = append(asked, d)
+		ok := d.Action.Tool == "finish"
+		go r.jr.Append(context.Background(), journal.Record{RunID: ev.RunID, Type: ouro.EventApprovalAnswered,
+			Data: ouro.ApprovalAnswered{ID: d.ID, ActionHash: d.ActionHash, Approved: ok, By: "tester", Why: "agreed"}})
+	}
+	parent := r.script("p.jsonl", `{"tool_calls": [{"name": "bash", "input": {"command": "ls"}}]}
+{"expect": "denied by a person: agreed", "tool_calls": [{"name": "finish", "input": {"summary": "done"}}]}
+`)
+	if _, out := r.start(parent); out.Status != ouro.StatusFinished {
+		t.Fatalf("run: %+v", out)
+	}
+	if len(asked) != 2 || asked[0].Score != 85 || !strings.Contains(asked[0].Why, "not what the task asked") {
+		t.Fatalf("approval requests: %+v", asked)
+	}
+}
