@@ -461,7 +461,7 @@ func TestModelMonitorFromConfig(t *testing.T) {
 	if _, out := r.start(parent); out.Status != ouro.StatusFinished {
 		t.Fatalf("run: %+v", out)
 	}
-	if len(asked) != 2 || asked[0].Score != 85 || !strings.Contains(asked[0].Why, "not what the task asked") {
+	if len(asked) < 2 || asked[0].Action.Tool != "bash" || asked[0].Score != 85 || !strings.Contains(asked[0].Why, "not what the task asked") {
 		t.Fatalf("approval requests: %+v", asked)
 	}
 }
