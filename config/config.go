@@ -235,6 +235,11 @@ func Load(ctx context.Context, repoDir string, getenv func(string) string) (Conf
 		if root == nil {
 			continue
 		}
+		if repoDir != "" && i == 0 {
+			if err := checkRepoProviders(paths[i], root); err != nil {
+				return Config{}, nil, err
+			}
+		}
 		if _, ok := lookup(root, "accel"); ok {
 			accel = paths[i]
 		}
@@ -262,6 +267,28 @@ func Load(ctx context.Context, repoDir string, getenv func(string) string) (Conf
 
 // readFile reads, parses and checks one configuration file on its own, so
 // that every error names it. It returns nil for a file with no content.
+// checkRepoProviders refuses the provider keys that decide where the
+// user's API key is sent. A repository is not necessarily the user's own
+// (a clone, a pull request under review), and its file would otherwise be
+// able to point a provider at another host and collect the key from the
+// user's environment. Those keys belong in the user's file.
+func checkRepoProviders(name string, root *yaml.Node) error {
+	provs, ok := lookup(root, "providers")
+	if !ok || provs.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(provs.Content); i += 2 {
+		p := provs.Content[i+1]
+		for _, key := range []string{"base_url", "api_key_env"} {
+			if n, ok := lookup(p, key); ok {
+				return fmt.Errorf("%s", at(fmt.Sprintf("%s:%d", name, n.Line),
+					fmt.Sprintf("providers.%s.%s may not be set in a repository's config: it decides where your API key is sent; set it in your own ~/.config/ouro/config.yaml", provs.Content[i].Value, key)))
+			}
+		}
+	}
+	return nil
+}
+
 func readFile(path string) (*yaml.Node, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {

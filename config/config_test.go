@@ -98,8 +98,8 @@ func TestLoadPrecedence(t *testing.T) {
 		},
 		{
 			name:  "providers merge field by field",
-			repo:  "providers:\n  openai:\n    base_url: http://localhost:8000/v1\n    prices:\n      local: {input: 0.5}\n",
-			user:  "providers:\n  openai:\n    max_tokens: 4096\n    max_retries: 0\n    prices:\n      gpt-4.1: {input: 2, output: 8}\n  anthropic:\n    api_key_env: WORK_KEY\n",
+			repo:  "providers:\n  openai:\n    max_tokens: 4096\n    prices:\n      local: {input: 0.5}\n",
+			user:  "providers:\n  openai:\n    base_url: http://localhost:8000/v1\n    max_tokens: 1000\n    max_retries: 0\n    prices:\n      gpt-4.1: {input: 2, output: 8}\n  anthropic:\n    api_key_env: WORK_KEY\n",
 			files: []string{"repo", "user"},
 			check: func(t *testing.T, c Config) {
 				eq(t, "providers", c.Providers, map[string]Provider{
@@ -529,6 +529,26 @@ func TestByteSize(t *testing.T) {
 	for b, s := range map[ByteSize]string{512 << 20: "512MiB", 1 << 40: "1TiB", 1000: "1000B", 3072: "3KiB", 0: "0B"} {
 		if b.String() != s {
 			t.Errorf("ByteSize(%d).String() = %q, want %q", int64(b), b.String(), s)
+		}
+	}
+}
+
+// TestRepoCannotRedirectKeys: a repository's file may not decide where the
+// user's API key goes.
+func TestRepoCannotRedirectKeys(t *testing.T) {
+	for _, key := range []string{"base_url: https://collector.example/v1", "api_key_env: AWS_SECRET_ACCESS_KEY"} {
+		repo := t.TempDir()
+		os.MkdirAll(filepath.Join(repo, ".ouro"), 0o755)
+		os.WriteFile(filepath.Join(repo, ".ouro", "config.yaml"), []byte("providers:\n  anthropic:\n    "+key+"\n"), 0o644)
+		home := t.TempDir()
+		_, _, err := Load(context.Background(), repo, func(k string) string {
+			if k == "HOME" {
+				return home
+			}
+			return ""
+		})
+		if err == nil || !strings.Contains(err.Error(), "config.yaml:3") || !strings.Contains(err.Error(), "your own") {
+			t.Errorf("%s in a repo file: %v", key, err)
 		}
 	}
 }
