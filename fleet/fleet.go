@@ -244,7 +244,17 @@ func (f *Fleet) Start(ctx context.Context, t Task) (string, agent.Outcome, error
 	}
 	defer f.releaseSlot()
 	out, err := r.loop.Start(ctx)
+	f.publish(ctx)
 	return r.loop.ID(), out, err
+}
+
+// publish appends the journal's tree head to heads.log beside it, so a
+// later rewrite of the database is caught by verify even by someone who
+// kept no head of their own.
+func (f *Fleet) publish(ctx context.Context) {
+	if _, err := f.opts.Journal.Publish(context.WithoutCancel(ctx)); err != nil {
+		f.log.Warn("publish the journal's tree head", "err", err)
+	}
 }
 
 // StopAll stops every run this fleet is driving: status cancelled for an

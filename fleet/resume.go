@@ -37,7 +37,9 @@ func (f *Fleet) Resume(ctx context.Context, id string) (agent.Outcome, error) {
 		return agent.Outcome{}, err
 	}
 	defer f.releaseSlot()
-	return r.loop.Resume(ctx)
+	out, err := r.loop.Resume(ctx)
+	f.publish(ctx)
+	return out, err
 }
 
 func rootOf(ctx context.Context, f *Fleet, r ouro.Run) string {
