@@ -559,3 +559,62 @@ func TestKill9MidTreeThenResume(t *testing.T) {
 		t.Errorf("tree:\n%s", out)
 	}
 }
+
+// TestApprovalsFromAnotherTerminal: a run waits on `git push`; a person
+// lists it with `ouro approvals` and answers with `ouro deny`; the reason
+// reaches the model and the run goes on.
+func TestApprovalsFromAnotherTerminal(t *testing.T) {
+	w := newWorld(t)
+	w.fixture()
+	script := w.script("push.jsonl", `{"tool_calls": [{"name": "bash", "input": {"command": "git push origin main"}}]}
+{"expect": "denied by a person: not from a run", "tool_calls": [{"name": "finish", "input": {"summary": "did not push"}}]}
+`)
+	cmd, events, _ := w.start("run", "--json", "--repo", w.repo, "--model", "script:"+script, "push it")
+	ev := waitFor(t, events, func(ev ouro.Event) bool { return ev.Type == ouro.EventApprovalRequested })
+	var req ouro.ApprovalRequested
+	json.Unmarshal(ev.Data, &req)
+	code, out, _ := w.ouro("approvals")
+	if code != 0 || !strings.Contains(out, req.ID) || !strings.Contains(out, "git push") {
+		t.Fatalf("approvals:\n%s", out)
+	}
+	if code, out, errs := w.ouro("deny", "--why", "not from a run", req.ID); code != 0 {
+		t.Fatalf("deny: %s %s", out, errs)
+	}
+	end := waitFor(t, events, func(ev ouro.Event) bool { return ev.Type == ouro.EventRunFinished })
+	var d ouro.RunFinished
+	json.Unmarshal(end.Data, &d)
+	if d.Status != ouro.StatusFinished {
+		t.Fatalf("run ended %s: %s", d.Status, d.Error)
+	}
+	cmd.Wait()
+	if code, _, _ := w.ouro("deny", req.ID); code != exitFail {
+		t.Errorf("answering twice: exit %d, want %d", code, exitFail)
+	}
+	if code, _, _ := w.ouro("approve", "ap-nothere"); code != exitUsage {
+		t.Errorf("unknown id: exit %d, want %d", code, exitUsage)
+	}
+}
+
+func TestPolicyTestCommand(t *testing.T) {
+	w := newWorld(t)
+	w.fixture()
+	os.MkdirAll(filepath.Join(w.repo, ".ouro"), 0o755)
+	os.WriteFile(filepath.Join(w.repo, ".ouro", "policy_test.yaml"), []byte(`- name: pushing asks
+  action: {tool: bash, command: "git push origin main"}
+  want: ask
+- name: writing the policy is denied
+  action: {tool: write_file, paths: [.ouro/policy.yaml], writes: true}
+  want: deny
+`), 0o644)
+	code, out, errs := w.ouro("policy", "test", "--repo", w.repo)
+	if code != 0 || !strings.Contains(out, "2 examples, 0 failed") {
+		t.Fatalf("policy test: %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+	os.WriteFile(filepath.Join(w.repo, ".ouro", "policy_test.yaml"), []byte(`- name: wrong on purpose
+  action: {tool: bash, command: "ls"}
+  want: deny
+`), 0o644)
+	if code, out, _ := w.ouro("policy", "test", "--repo", w.repo); code != exitFail || !strings.Contains(out, "FAIL") {
+		t.Fatalf("failing example: %d\n%s", code, out)
+	}
+}

@@ -336,10 +336,17 @@ func cmdPolicy(ctx context.Context, e *env, args []string) int {
 against the example actions in .ouro/policy_test.yaml and report each one.
 Exit codes: 0 every example passed, 1 one failed, 2 the policy or examples do not parse.`)
 	repo := fs.String("repo", ".", "the repository")
-	if code, ok := parseFlags(fs, args); !ok {
+	if len(args) == 0 || args[0] != "test" {
+		if code, ok := parseFlags(fs, args); !ok {
+			return code
+		}
+		fs.Usage()
+		return exitUsage
+	}
+	if code, ok := parseFlags(fs, args[1:]); !ok {
 		return code
 	}
-	if fs.NArg() != 1 || fs.Arg(0) != "test" {
+	if fs.NArg() != 0 {
 		fs.Usage()
 		return exitUsage
 	}
