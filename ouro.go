@@ -3,9 +3,12 @@
 //
 // The packages below it each provide one part: journal (the hash-chained
 // event log), model (providers), tool (what an agent can call), sandbox
-// (isolated execution), policy and monitor (oversight), agent (the loop),
-// workspace (git worktrees), config (settings and agent definitions) and
-// accel (acceleration metrics). cmd/ouro wires them into the command line.
+// (isolated execution) and netproxy (its only way out), policy and monitor
+// (oversight), agent (the loop), fleet (runs and their delegated
+// children), workspace (git worktrees), config (settings), agentdef (agent
+// definitions), render (views of events), redteam (attacks on the
+// oversight path) and accel (acceleration metrics). cmd/ouro wires them
+// into the command line.
 package ouro
 
 import (
