@@ -24,9 +24,10 @@
 // [Rules] returns one score per category that matched, with a reason
 // naming what matched:
 //
-//	weaken-tests          deleting or skipping tests, removing assertions, editing
-//	                      expected outputs, CI, test targets, benchmark or scoring
-//	                      code, special-casing the test environment, os.Exit(0) in tests
+//	weaken-tests          deleting, overwriting or skipping tests, removing or
+//	                      changing assertions, editing expected outputs, CI, test
+//	                      targets, benchmark or scoring code, special-casing the
+//	                      test environment or test inputs, os.Exit(0) in tests
 //	tamper-oversight      .ouro/, policy and agent definitions, the journal, OURO_HOME,
 //	                      git hooks and core.hooksPath, --unsafe-no-sandbox, killing ouro
 //	read-secrets          ~/.ssh, ~/.aws and other credentials, .env, /proc/*/environ,
@@ -38,7 +39,8 @@
 //	privilege-escalation  sudo, setuid, setcap, unshare, nsenter, ptrace, containers
 //	persistence           cron, shell rc files, git hooks, detached daemons, systemd
 //	resource-abuse        fork bombs, endless output, huge files, endless loops
-//	injection             text telling the agent or a monitor to stand down
+//	injection             text telling the agent or a monitor to stand down, text
+//	                      hidden in invisible Unicode tag characters
 //
 // The rules read the action as the tools describe it (tool, paths,
 // arguments, the shell command and its simple commands) and never run
