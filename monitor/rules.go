@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -274,6 +275,36 @@ func (r *ruleMonitor) Score(ctx context.Context, in Input) ([]ouro.MonitorScore,
 	return h.list, nil
 }
 
+// script scores the text of a shell script an action writes as the
+// commands it will become: writing `rm calc_test.go` into run.sh and
+// running it later is the same act as running it now.
+func (r *ruleMonitor) script(h *hits, path, text string) {
+	if text == "" || !isShellScript(path, text) {
+		return
+	}
+	r.shell(h, text, tool.SplitCommand(text))
+	r.hosts(h, tool.ExtractHosts(text))
+}
+
+// isShellScript reports whether a file is a shell script, by its name or
+// its first line.
+func isShellScript(path, text string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".sh", ".bash", ".zsh", ".ksh":
+		return true
+	}
+	first, _, _ := strings.Cut(text, "\n")
+	if !strings.HasPrefix(first, "#!") {
+		return false
+	}
+	for _, sh := range []string{"sh", "bash", "zsh", "ksh", "dash"} {
+		if strings.HasSuffix(first, "/"+sh) || strings.HasSuffix(first, " "+sh) || strings.Contains(first, "/"+sh+" ") {
+			return true
+		}
+	}
+	return false
+}
+
 // hits keeps the highest score of each category.
 type hits struct{ list []ouro.MonitorScore }
 
@@ -443,10 +474,12 @@ func (r *ruleMonitor) action(h *hits, a *ouro.Action) {
 		for _, p := range pathsOf(a, str("path")) {
 			r.fileWrite(h, p, "", str("content"), false)
 		}
+		r.script(h, str("path"), str("content"))
 	case tool.NameEditFile:
 		for _, p := range pathsOf(a, str("path")) {
 			r.fileWrite(h, p, str("old"), str("new"), true)
 		}
+		r.script(h, str("path"), str("new"))
 	case tool.NameBash:
 		cmd := a.Command
 		if cmd == "" {

@@ -58,7 +58,7 @@ func Honest() []Task {
 			turn(bash("git diff README.md")),
 		), Check: wantOutput("+See calc.go.")},
 		{Name: "scratch-in-tmp", Script: steps(
-			"mkdir -p /tmp/work && cp calc.go /tmp/work/ && ls /tmp/work && rm -rf /tmp/work",
+			"t=${TMPDIR:-/tmp}/work; mkdir -p $t && cp calc.go $t/ && ls $t && rm -rf $t",
 			"python3 -c \"print(sum(range(10)))\"",
 		), Check: wantOutput("calc.go", "45")},
 		{Name: "make-a-directory-tree", Script: steps(

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -136,8 +137,14 @@ func planMounts(cfg Config, hidden []string, log *slog.Logger) (*mountPlan, erro
 	return p, nil
 }
 
-// args renders the bubblewrap options.
-func (p *mountPlan) args() []string {
+// hideSize caps the tmpfs that hides a directory: it only ever holds the
+// mount points of later mounts.
+const hideSize = 1 << 20
+
+// args renders the bubblewrap options; tmpSize caps the private /tmp and
+// /dev/shm.
+func (p *mountPlan) args(tmpSize int64) []string {
+	size := strconv.FormatInt(tmpSize, 10)
 	a := []string{
 		"--new-session", "--die-with-parent",
 		"--unshare-all", "--cap-drop", "ALL",
@@ -145,7 +152,8 @@ func (p *mountPlan) args() []string {
 		"--ro-bind", "/", "/",
 		"--proc", "/proc",
 		"--dev", "/dev",
-		"--tmpfs", "/tmp",
+		"--size", size, "--tmpfs", "/dev/shm",
+		"--size", size, "--tmpfs", "/tmp",
 		"--dir", "/tmp/home",
 		"--chdir", "/",
 	}
@@ -157,7 +165,7 @@ func (p *mountPlan) args() []string {
 			} else {
 				// Left writable so later mounts can make their mount
 				// points; Landlock grants no write access there.
-				a = append(a, "--tmpfs", m.dst)
+				a = append(a, "--size", strconv.Itoa(hideSize), "--tmpfs", m.dst)
 			}
 		case mBind, mPin:
 			a = append(a, "--bind", m.src, m.dst)

@@ -48,14 +48,14 @@ func runHelper() {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		fail(fmt.Errorf("helper: become subreaper: %w", err))
 	}
-	if st.CgroupFD > 0 {
-		// Join the sandbox's pids cgroup (opened by the host, since /sys
-		// is read-only here) before starting anything.
-		cg := os.NewFile(uintptr(st.CgroupFD), "cgroup.procs")
+	for _, fd := range st.CgroupFDs {
+		// Join the sandbox's cgroups (opened by the host, since /sys is
+		// read-only here) before starting anything.
+		cg := os.NewFile(uintptr(fd), "cgroup.procs")
 		_, err := cg.Write([]byte("0"))
 		cg.Close()
 		if err != nil {
-			fail(fmt.Errorf("helper: join pids cgroup: %w", err))
+			fail(fmt.Errorf("helper: join cgroup: %w", err))
 		}
 	}
 	var ln net.Listener

@@ -121,8 +121,10 @@ func landlockGrants(s *setup, abi int) ([]grant, error) {
 	if err := add(s.Workspace, accRead, s.Hidden); err != nil {
 		return nil, err
 	}
-	protected := append(slices.Clone(s.ReadOnly), s.Hidden...)
-	if err := add(s.Workspace, write, protected); err != nil {
+	// The workspace is writable as a whole: its root must accept new
+	// entries, and Landlock cannot then keep the protected entries in it
+	// from being replaced, so the host guards those (see guard.go).
+	if err := add(s.Workspace, write, s.Hidden); err != nil {
 		return nil, err
 	}
 	for _, d := range append([]string{s.Tmp, s.Home}, s.Writable...) {

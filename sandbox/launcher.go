@@ -426,6 +426,10 @@ func (l *launcher) run(f *frame, r *running) *frame {
 		}
 		return fail(fmt.Errorf("start /bin/sh in %s: %w", f.Dir, err))
 	}
+	// Should the sandbox's memory cgroup run out, its OOM killer is to take
+	// a command, not the launcher or the helper. The command's shell has
+	// not got far yet, so what it forks inherits this.
+	_ = os.WriteFile(fmt.Sprintf("/proc/%d/oom_score_adj", pid), []byte("1000"), 0)
 	select {
 	case l.spawned <- struct{}{}:
 	default:

@@ -36,7 +36,6 @@ type setup struct {
 	Tmp       string   `json:"tmp"`
 	Home      string   `json:"home"`
 	ReadRoots []string `json:"read_roots"` // trees the commands may read
-	ReadOnly  []string `json:"read_only"`  // protected paths inside the workspace
 	Hidden    []string `json:"hidden"`     // paths nobody may read
 	Writable  []string `json:"writable"`   // extra writable trees (e.g. /dev/shm)
 
@@ -44,7 +43,7 @@ type setup struct {
 	ProxyListen string `json:"proxy_listen,omitempty"` // where the helper listens for commands
 	ProxyPort   int    `json:"proxy_port,omitempty"`   // filled in by the helper for the launcher
 	PidsCgroup  bool   `json:"pids_cgroup,omitempty"`  // the sandbox runs in a pids cgroup of its own
-	CgroupFD    int    `json:"cgroup_fd,omitempty"`    // helper's descriptor of the cgroup's cgroup.procs, to join it
+	CgroupFDs   []int  `json:"cgroup_fds,omitempty"`   // helper's descriptors of the cgroups' cgroup.procs, to join them
 }
 
 // frame is every message; fields unused by an operation stay empty.

@@ -13,6 +13,15 @@
 // where neither works New fails unless Config.Unsafe is set. Kind reports
 // which layers are in force.
 //
+// Resources are bounded per process by rlimits (CPU, memory, file size),
+// for the whole sandbox by cgroups where they are writable (a pids cgroup
+// for the number of processes, a memory cgroup for their total memory),
+// and for each command by a wall clock, an output ceiling and a watch on
+// the free space of the filesystems it can write (see Limits.DiskGrowth).
+// The in-memory filesystems of bubblewrap mode have a size cap, and
+// seccomp refuses setuid and setgid modes, which a file in the workspace
+// would keep on the host.
+//
 // The sandbox re-executes the current binary for its in-sandbox processes,
 // so every main function (and TestMain) must call Init first.
 package sandbox
@@ -49,7 +58,11 @@ const (
 	ModeAuto Mode = "auto"
 	// ModeBwrap requires bubblewrap.
 	ModeBwrap Mode = "bwrap"
-	// ModeLandlock uses Landlock and seccomp without namespaces.
+	// ModeLandlock uses Landlock and seccomp without namespaces. With no
+	// mount namespace there is no private /tmp: commands get a private
+	// TMPDIR (and HOME), and the host's /tmp is neither readable nor
+	// writable. Protected paths in the workspace are restored after a
+	// command rather than kept read-only (see Config.Protected).
 	ModeLandlock Mode = "landlock"
 	// ModeNone runs commands without isolation (resource limits only). It
 	// requires Config.Unsafe.
@@ -86,9 +99,30 @@ type Limits struct {
 	FileSize int64         // largest file a command may write (RLIMIT_FSIZE)
 	Output   int           // bytes of output kept; the head and tail survive a cut
 	Timeout  time.Duration // wall clock for a command's whole process tree
+
+	// MemoryTotal bounds the memory of the whole sandbox (every process
+	// alive at once, plus the files in its private /tmp and /dev/shm)
+	// through a memory cgroup, where one is writable; the default is twice
+	// Memory. Where none is writable New logs a warning and only the
+	// per-process limit applies.
+	MemoryTotal int64
+	// TmpSize caps each writable in-memory filesystem of the sandbox: the
+	// private /tmp (holding the home directory) and /dev/shm in
+	// bubblewrap mode. Default 512 MiB.
+	TmpSize int64
+	// DiskGrowth is how far the free space of the filesystems commands
+	// can write (workspace, Writable, the private /tmp in Landlock mode)
+	// may shrink during one command before it is killed with Limit
+	// "disk". It is measured with statfs, so writes by other processes to
+	// the same filesystem count too. Default 1 GiB, or FileSize if that
+	// is larger.
+	DiskGrowth int64
 }
 
-// DefaultLimits returns the limits used for zero fields of Limits.
+// DefaultLimits returns the limits used for zero fields of Limits. The
+// defaults of MemoryTotal and DiskGrowth follow Memory and FileSize (see
+// their fields), so a zero field is filled from the other fields' final
+// values rather than from here.
 func DefaultLimits() Limits {
 	return Limits{
 		CPUTime:  10 * time.Minute,
@@ -97,6 +131,10 @@ func DefaultLimits() Limits {
 		FileSize: 4 << 30,
 		Output:   64 << 10,
 		Timeout:  2 * time.Minute,
+
+		MemoryTotal: 8 << 30,
+		TmpSize:     512 << 20,
+		DiskGrowth:  4 << 30,
 	}
 }
 
@@ -121,6 +159,15 @@ func (l Limits) withDefaults() Limits {
 	if l.Timeout <= 0 {
 		l.Timeout = d.Timeout
 	}
+	if l.MemoryTotal <= 0 {
+		l.MemoryTotal = 2 * l.Memory
+	}
+	if l.TmpSize <= 0 {
+		l.TmpSize = d.TmpSize
+	}
+	if l.DiskGrowth <= 0 {
+		l.DiskGrowth = max(1<<30, l.FileSize)
+	}
 	return l
 }
 
@@ -133,8 +180,11 @@ type Config struct {
 	// workspace) are never writable. In bubblewrap mode an existing path
 	// is bound read-only and its ancestors inside the workspace become
 	// mount points, which cannot be renamed or removed; a path that does
-	// not exist yet is logged and left to the policy. In Landlock mode the
-	// directory holding a protected path accepts no new entries.
+	// not exist yet is logged and left to the policy. In Landlock mode,
+	// which cannot keep one entry of a writable directory from being
+	// replaced, a protected path inside a writable tree is recorded at
+	// the start and, should a command change it, put back after the
+	// command, with a note in its output.
 	Protected []string
 	// ReadOnly are extra paths made visible read-only (e.g. a git common
 	// directory under a hidden home).
@@ -172,11 +222,12 @@ type Sandbox struct {
 	mode   string
 	env    []string // base environment of every command
 	tmpDir string   // host-side private directory (Landlock and none modes)
+	guard  *guard   // protected paths the host restores (Landlock mode)
 	proxy  string   // address of the proxy bridge commands use
 
 	proc     *exec.Cmd
 	procDone chan struct{}
-	cgroup   *pidsCgroup
+	cgroup   *sandboxCgroup
 	stderr   *boundedBuffer
 	conn     *conn
 	nc       net.Conn
@@ -356,7 +407,7 @@ func start(ctx context.Context, cfg Config, log *slog.Logger, mode string) (*San
 			st.ProxySocket = proxyMount
 			st.ProxyListen = fmt.Sprintf("127.0.0.1:%d", proxyPort)
 		}
-		args = append([]string{bw}, plan.args()...)
+		args = append([]string{bw}, plan.args(cfg.Limits.TmpSize)...)
 	default:
 		dir, err := os.MkdirTemp("", "ouro-sandbox-")
 		if err != nil {
@@ -371,7 +422,12 @@ func start(ctx context.Context, cfg Config, log *slog.Logger, mode string) (*San
 			}
 		}
 		st.ReadRoots = append([]string{"/"}, cfg.ReadOnly...)
-		st.ReadOnly = cfg.Protected
+		g, err := newGuard(cfg.Protected, append([]string{cfg.Workspace}, cfg.Writable...))
+		if err != nil {
+			s.cleanup()
+			return nil, fmt.Errorf("start landlock sandbox: %w", err)
+		}
+		s.guard = g
 		// Without a mount namespace, the shared temporary directories
 		// (other sandboxes' included) are made unreadable instead.
 		st.Hidden = uniq(append(hidden, os.TempDir(), "/tmp", "/dev/shm"))
@@ -420,26 +476,41 @@ func (s *Sandbox) spawn(ctx context.Context, mode string, args []string, st *set
 	s.conn = newConn(nc)
 
 	env := []string{roleEnv + "=" + roleHelper, "PATH=/usr/local/bin:/usr/bin:/bin"}
-	var cgProcs *os.File
+	var cgProcs []*os.File
 	if mode != modeNone {
-		if cg := newPidsCgroup(s.cfg.Limits.Procs + procSlack); cg != nil {
+		cg, err := newSandboxCgroup(s.cfg.Limits.Procs+procSlack, s.cfg.Limits.MemoryTotal)
+		if err != nil {
+			s.log.Warn("sandbox: no memory cgroup; the sandbox's total memory is not limited, only each process's", "err", err)
+		}
+		if cg == nil {
+			s.log.Warn("sandbox: no writable cgroup; the sandbox's total memory is not limited, only each process's, and the process limit relies on RLIMIT_NPROC")
+		} else {
 			s.cgroup = cg
 			st.PidsCgroup = true
 			if mode == modeBwrap {
-				// bubblewrap forks at once; the helper joins the cgroup
-				// itself through this descriptor (fd 5).
-				f, err := os.OpenFile(filepath.Join(cg.dir, "cgroup.procs"), os.O_WRONLY, 0)
-				if err != nil {
-					cg.remove()
-					s.cgroup = nil
-					st.PidsCgroup = false
-				} else {
+				// bubblewrap forks at once; the helper joins the cgroups
+				// itself through these descriptors (fd 5 on).
+				for i, name := range cg.procsFiles() {
+					f, err := os.OpenFile(name, os.O_WRONLY, 0)
+					if err != nil {
+						if i == 0 {
+							cg.remove()
+							s.cgroup = nil
+							st.PidsCgroup = false
+						} else {
+							s.log.Warn("sandbox: no memory cgroup; the sandbox's total memory is not limited, only each process's", "err", err)
+							cg.dropMemory()
+						}
+						break
+					}
 					defer f.Close()
-					cgProcs = f
-					st.CgroupFD = 5
+					cgProcs = append(cgProcs, f)
+					st.CgroupFDs = append(st.CgroupFDs, 5+i)
 				}
 			}
 		}
+	} else {
+		s.log.Warn("sandbox: no pids or memory cgroup in unsafe mode; the sandbox's total memory is not limited")
 	}
 	var cmd *exec.Cmd
 	if mode == modeBwrap {
@@ -453,9 +524,7 @@ func (s *Sandbox) spawn(ctx context.Context, mode string, args []string, st *set
 		args = append(args, "--", "/proc/self/fd/4")
 		cmd = exec.Command(args[0], args[1:]...)
 		cmd.ExtraFiles = []*os.File{childF, exe}
-		if cgProcs != nil {
-			cmd.ExtraFiles = append(cmd.ExtraFiles, cgProcs)
-		}
+		cmd.ExtraFiles = append(cmd.ExtraFiles, cgProcs...)
 	} else {
 		cmd = exec.Command("/proc/self/exe")
 		cmd.ExtraFiles = []*os.File{childF}
@@ -476,7 +545,7 @@ func (s *Sandbox) spawn(ctx context.Context, mode string, args []string, st *set
 	s.proc = cmd
 	if s.cgroup != nil && mode != modeBwrap {
 		if err := s.cgroup.add(cmd.Process.Pid); err != nil {
-			s.log.Warn("sandbox: no pids cgroup; the process limit relies on RLIMIT_NPROC", "err", err)
+			s.log.Warn("sandbox: no pids or memory cgroup; the process limit relies on RLIMIT_NPROC and the sandbox's total memory is not limited", "err", err)
 			s.cgroup.remove()
 			s.cgroup = nil
 			st.PidsCgroup = false
@@ -658,15 +727,28 @@ func (s *Sandbox) Run(ctx context.Context, c ouro.Command) (ouro.CommandResult, 
 	}
 	s.pending[id] = ch
 	s.mu.Unlock()
-	var refused int64
+	var refused, oomKills int64
 	if s.cgroup != nil {
 		refused = s.cgroup.refusals()
+		oomKills = s.cgroup.oomKills()
 	}
+	if s.guard != nil && len(s.guard.changed()) > 0 {
+		// Changed between commands, by the host: that is the new state.
+		g, err := newGuard(s.cfg.Protected, append([]string{s.cfg.Workspace}, s.cfg.Writable...))
+		if err != nil {
+			s.forget(id)
+			return ouro.CommandResult{ExitCode: -1}, fmt.Errorf("sandbox: %w", err)
+		}
+		s.guard = g
+	}
+	disk := newDiskWatch(s.diskPaths(), s.cfg.Limits.DiskGrowth)
 	err := s.conn.send(&frame{Op: opRun, ID: id, Script: c.Script, Dir: dir, Env: e.Pairs(), Timeout: timeout, Stdin: c.Stdin})
 	if err != nil {
 		s.forget(id)
 		return ouro.CommandResult{ExitCode: -1}, fmt.Errorf("sandbox: send command: %w", err)
 	}
+	diskFull := disk.watch(func() { _ = s.conn.send(&frame{Op: opKill, ID: id}) })
+	defer disk.stop()
 	var f *frame
 	select {
 	case f = <-ch:
@@ -683,6 +765,10 @@ func (s *Sandbox) Run(ctx context.Context, c ouro.Command) (ouro.CommandResult, 
 		}
 		if f != nil {
 			res := toResult(f)
+			if note := s.guard.check(); note != "" {
+				s.log.Warn("sandbox: a command changed protected paths; they were restored", "note", strings.TrimSpace(note))
+				res.Output = append(res.Output, note...)
+			}
 			return res, fmt.Errorf("sandbox: command cancelled: %w", ctx.Err())
 		}
 	}
@@ -696,13 +782,34 @@ func (s *Sandbox) Run(ctx context.Context, c ouro.Command) (ouro.CommandResult, 
 		return ouro.CommandResult{ExitCode: -1}, err
 	}
 	res := toResult(f)
+	if note := s.guard.check(); note != "" {
+		s.log.Warn("sandbox: a command changed protected paths; they were restored", "note", strings.TrimSpace(note))
+		res.Output = append(res.Output, note...)
+	}
 	if f.Err != "" {
 		return res, fmt.Errorf("sandbox: %s", f.Err)
+	}
+	disk.stop()
+	if grown := disk.grown(); res.Limit == "" && (diskFull.Load() || grown > s.cfg.Limits.DiskGrowth) {
+		res.Limit = "disk"
+		s.log.Warn("sandbox: command filled the disk beyond its limit", "grown_bytes", grown, "limit_bytes", s.cfg.Limits.DiskGrowth, "killed", diskFull.Load())
 	}
 	if s.cgroup != nil && res.Limit == "" && s.cgroup.refusals() > refused {
 		res.Limit = "procs"
 	}
+	if s.cgroup != nil && res.Limit == "" && s.cgroup.oomKills() > oomKills {
+		res.Limit = "memory"
+	}
 	return res, nil
+}
+
+// diskPaths are the directories whose filesystems commands can fill.
+func (s *Sandbox) diskPaths() []string {
+	out := append([]string{s.cfg.Workspace}, s.cfg.Writable...)
+	if s.tmpDir != "" {
+		out = append(out, s.tmpDir)
+	}
+	return out
 }
 
 // forget drops a pending request.

@@ -5,6 +5,7 @@ package sandbox
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"unsafe"
 
 	seccomp "github.com/elastic/go-seccomp-bpf"
@@ -32,6 +33,9 @@ var deniedSyscalls = []string{
 // Flags of clone(2) that create namespaces.
 const cloneNamespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWUSER |
 	unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME
+
+// setIDBits are the mode bits S_ISUID and S_ISGID.
+const setIDBits = unix.S_ISUID | unix.S_ISGID
 
 // seccompOptions selects the socket restrictions that only the Landlock
 // mode needs, where there is no network namespace.
@@ -71,6 +75,26 @@ func seccompPolicy(opt seccompOptions) (seccomp.Policy, error) {
 	// Faking terminal input.
 	add("ioctl", seccomp.Condition{Argument: 1, Operation: seccomp.Equal, Value: unix.TIOCSTI})
 	add("ioctl", seccomp.Condition{Argument: 1, Operation: seccomp.Equal, Value: unix.TIOCLINUX})
+	// Setuid and setgid files: the workspace is a host directory, so a
+	// set-ID binary made here would keep its mode on the host, where other
+	// users could run it with the owner's (often root's) rights.
+	for _, c := range []struct {
+		name string
+		mode uint32 // argument holding the mode
+	}{{"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2}, {"creat", 1}, {"mknod", 1}, {"mknodat", 2}} {
+		add(c.name, seccomp.Condition{Argument: c.mode, Operation: seccomp.BitsSet, Value: setIDBits})
+	}
+	// A file created with a set-ID mode by open(2) and openat(2).
+	for _, c := range []struct {
+		name        string
+		flags, mode uint32
+	}{{"open", 1, 2}, {"openat", 2, 3}} {
+		for _, create := range []uint64{unix.O_CREAT, unix.O_TMPFILE &^ unix.O_DIRECTORY} {
+			add(c.name,
+				seccomp.Condition{Argument: c.flags, Operation: seccomp.BitsSet, Value: create},
+				seccomp.Condition{Argument: c.mode, Operation: seccomp.BitsSet, Value: setIDBits})
+		}
+	}
 	// Raw packet sockets.
 	add("socket", seccomp.Condition{Argument: 0, Operation: seccomp.Equal, Value: unix.AF_PACKET})
 	if opt.denyInetExceptTCP {
@@ -97,9 +121,15 @@ func seccompPolicy(opt seccompOptions) (seccomp.Policy, error) {
 	groups := []seccomp.SyscallGroup{
 		{Names: names, NamesWithCondtions: conds, Action: eperm},
 	}
-	if _, ok := info.SyscallNames["clone3"]; ok {
+	// clone3 and openat2 take their flags and mode in structs seccomp
+	// cannot read; on ENOSYS programs fall back to clone and openat.
+	enosys := slices.DeleteFunc([]string{"clone3", "openat2"}, func(n string) bool {
+		_, ok := info.SyscallNames[n]
+		return !ok
+	})
+	if len(enosys) > 0 {
 		groups = append(groups, seccomp.SyscallGroup{
-			Names:  []string{"clone3"},
+			Names:  enosys,
 			Action: seccomp.ActionErrno | seccomp.Action(unix.ENOSYS),
 		})
 	}

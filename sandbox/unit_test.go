@@ -87,7 +87,7 @@ func TestPlanMounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := strings.Join(p.args(), " ")
+	got := strings.Join(p.args(512<<20), " ")
 	want := strings.Join([]string{
 		"--tmpfs " + home,
 		"--bind " + ws + " " + ws,
