@@ -150,6 +150,12 @@ type SandboxLimits struct {
 	FileSize ByteSize      `yaml:"file_size"` // largest file written
 	Procs    int           `yaml:"procs"`     // processes
 	Output   ByteSize      `yaml:"output"`    // output kept (head and tail)
+	// MemoryTotal caps the memory of all of a run's commands together.
+	MemoryTotal ByteSize `yaml:"memory_total"`
+	// TmpSize caps the private /tmp (which holds the empty home).
+	TmpSize ByteSize `yaml:"tmp_size"`
+	// DiskGrowth caps how much a command may fill the workspace's disk.
+	DiskGrowth ByteSize `yaml:"disk_growth"`
 }
 
 // Default returns the configuration used when no file or variable sets
@@ -647,7 +653,9 @@ func (c Config) problems() []problem {
 		"sandbox.limits.cpu_time": float64(c.Sandbox.Limits.CPUTime), "sandbox.limits.timeout": float64(c.Sandbox.Limits.Timeout),
 		"sandbox.limits.memory": float64(c.Sandbox.Limits.Memory), "sandbox.limits.file_size": float64(c.Sandbox.Limits.FileSize),
 		"sandbox.limits.procs": float64(c.Sandbox.Limits.Procs), "sandbox.limits.output": float64(c.Sandbox.Limits.Output),
-		"max_depth": float64(c.MaxDepth), "max_children": float64(c.MaxChildren),
+		"sandbox.limits.memory_total": float64(c.Sandbox.Limits.MemoryTotal), "sandbox.limits.tmp_size": float64(c.Sandbox.Limits.TmpSize),
+		"sandbox.limits.disk_growth": float64(c.Sandbox.Limits.DiskGrowth),
+		"max_depth":                  float64(c.MaxDepth), "max_children": float64(c.MaxChildren),
 	} {
 		if v < 0 {
 			add(key, "is negative; use a positive value, or 0 (or leave it out) for no limit or the default")
@@ -771,6 +779,9 @@ func Merge(base, over Config) Config {
 	setNum(&l.FileSize, o.FileSize)
 	setNum(&l.Procs, o.Procs)
 	setNum(&l.Output, o.Output)
+	setNum(&l.MemoryTotal, o.MemoryTotal)
+	setNum(&l.TmpSize, o.TmpSize)
+	setNum(&l.DiskGrowth, o.DiskGrowth)
 	if over.Accel.Kind != 0 {
 		out.Accel, out.AccelSource = over.Accel, over.AccelSource
 	}

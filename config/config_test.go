@@ -552,3 +552,23 @@ func TestRepoCannotRedirectKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestSandboxTotals(t *testing.T) {
+	repo := t.TempDir()
+	os.MkdirAll(filepath.Join(repo, ".ouro"), 0o755)
+	os.WriteFile(filepath.Join(repo, ".ouro", "config.yaml"), []byte("sandbox:\n  limits: {memory_total: 2GiB, tmp_size: 256MiB, disk_growth: 1GiB}\n"), 0o644)
+	home := t.TempDir()
+	c, _, err := Load(context.Background(), repo, func(k string) string {
+		if k == "HOME" {
+			return home
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := c.Sandbox.Limits
+	if l.MemoryTotal != 2<<30 || l.TmpSize != 256<<20 || l.DiskGrowth != 1<<30 {
+		t.Fatalf("limits = %+v", l)
+	}
+}

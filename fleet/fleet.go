@@ -507,7 +507,8 @@ func (f *Fleet) sandbox(ctx context.Context, r *run, id string) (*sandbox.Sandbo
 		Workspace: r.wt.Dir, Protected: existing, ReadOnly: readOnly, Writable: []string{cache}, Env: env,
 		Hidden: hidden, ProxySocket: proxySock, Mode: mode, Logger: f.log,
 		Limits: sandbox.Limits{CPUTime: lim.CPUTime, Memory: int64(lim.Memory), Procs: lim.Procs, FileSize: int64(lim.FileSize),
-			Output: int(lim.Output), Timeout: lim.Timeout},
+			Output: int(lim.Output), Timeout: lim.Timeout, MemoryTotal: int64(lim.MemoryTotal), TmpSize: int64(lim.TmpSize),
+			DiskGrowth: int64(lim.DiskGrowth)},
 	})
 	if err != nil {
 		if f.opts.Unsafe {
