@@ -72,10 +72,28 @@ func TestMemoryTotal(t *testing.T) {
 		if s.cgroup == nil || s.cgroup.memory == "" {
 			t.Skip("no writable memory cgroup here")
 		}
-		script := `for i in 1 2 3; do python3 -c "import time; a = b'x' * (150 << 20); print('up', flush=True); time.sleep(2)" & done; wait`
+		// Each balloon, once up, holds its memory until all three have
+		// been up (or 5 s pass), then says "held": the cap must kill at
+		// least one, whatever order they start in.
+		script := `rm -f up-*; for i in 1 2 3; do python3 -c "
+import glob, time
+a = b'x' * (150 << 20)
+open('up-$i', 'w').close()
+print('up', flush=True)
+t = time.time()
+while len(glob.glob('up-*')) < 3 and time.time() - t < 5:
+    time.sleep(0.05)
+print('held', flush=True)
+" & done; wait; rm -f up-*`
 		res := run(t, s, script)
-		if n := strings.Count(string(res.Output), "up"); n >= 3 {
-			t.Errorf("%d balloons of 150 MiB were up at once under a 300 MiB total: %s", n, res.Output)
+		n := 0
+		for _, line := range strings.Split(string(res.Output), "\n") {
+			if strings.TrimSpace(line) == "held" {
+				n++
+			}
+		}
+		if n >= 3 {
+			t.Errorf("all %d balloons of 150 MiB held their memory under a 300 MiB total: %s", n, res.Output)
 		}
 		if res.Limit != "memory" {
 			t.Errorf("Limit = %q, want memory (%+v, %s)", res.Limit, res, res.Output)
