@@ -75,8 +75,9 @@ func BenchmarkStepSandboxedTrue(b *testing.B) {
 }
 
 // BenchmarkDelegateLatency is the time from a parent's delegate call being
-// journaled to the child's first model request, on a repository of 1,000
-// files: commit the parent, create the child's worktree, sandbox, tools.
+// journaled to the child's first model call, on a repository of 1,000
+// files: commit the parent's work, set up the child (its worktree is
+// checked out meanwhile), start it.
 func BenchmarkDelegateLatency(b *testing.B) {
 	files := map[string]string{}
 	for i := range 1000 {
@@ -84,7 +85,9 @@ func BenchmarkDelegateLatency(b *testing.B) {
 	}
 	r := newRig(b, files)
 	defer r.jr.Close()
-	child := r.script("child.jsonl", `{"tool_calls": [{"name": "finish", "input": {"summary": "ok"}}]}`+"\n")
+	// The child's first turn streams text: the model call is seen the
+	// moment it is made, not when its events are next written.
+	child := r.script("child.jsonl", `{"text": "on it", "tool_calls": [{"name": "finish", "input": {"summary": "ok"}}]}`+"\n")
 	var calls []string
 	for range 5 {
 		calls = append(calls, `{"tool_calls": [`+delegateCall("noop", child, "")+`]}`)
@@ -134,11 +137,16 @@ func (o *latencyObserver) Event(ev *ouro.Event) {
 		if json.Unmarshal(ev.Data, &d) == nil {
 			o.parent[d.ChildID] = ev.RunID
 		}
-	case ouro.EventModelRequest:
-		if p, ok := o.parent[ev.RunID]; ok {
-			o.lat = append(o.lat, time.Since(o.callAt[p]))
-			delete(o.parent, ev.RunID)
-		}
+	}
+}
+
+// Text marks a child's first model call.
+func (o *latencyObserver) Text(runID, _ string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if p, ok := o.parent[runID]; ok {
+		o.lat = append(o.lat, time.Since(o.callAt[p]))
+		delete(o.parent, runID)
 	}
 }
 

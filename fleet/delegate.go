@@ -324,7 +324,12 @@ func (r *run) collect(ctx context.Context, parent *agent.Loop, call ouro.ToolCal
 			return tool.Output{}, fmt.Errorf("delegate: commit before merging: %w", cerr)
 		}
 		trailers := mergeTrailers(r, childID)
-		mr, err := r.wt.Merge(ctx, branch, fmt.Sprintf("ouro: merge child run %s", childID), trailers)
+		wt, err := r.worktree(ctx)
+		if err != nil {
+			r.mu.Unlock()
+			return tool.Output{}, err
+		}
+		mr, err := wt.Merge(ctx, branch, fmt.Sprintf("ouro: merge child run %s", childID), trailers)
 		r.mu.Unlock()
 		if err != nil {
 			return tool.Output{}, fmt.Errorf("delegate: merge %s: %w", branch, err)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -134,8 +135,50 @@ type run struct {
 	def     *agentdef.Definition
 	model   string
 
+	// wt is the run's worktree, or for a child whose worktree is still
+	// being checked out, only its directory, branch and base: the real one
+	// is created, once wtReady is closed (or wtErr says why not). Use
+	// worktree for anything that runs git.
+	wtReady chan struct{}
+	created *workspace.Worktree
+	wtErr   error
+
 	mu       sync.Mutex
 	children int
+}
+
+// worktree waits until the run's worktree exists.
+func (r *run) worktree(ctx context.Context) (*workspace.Worktree, error) {
+	select {
+	case <-r.wtReady:
+		if r.wtErr != nil {
+			return nil, r.wtErr
+		}
+		if r.created != nil {
+			return r.created, nil
+		}
+		return r.wt, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// readyTool is a tool that waits for its run's worktree.
+type readyTool struct {
+	tool.Tool
+	r *run
+}
+
+func (t readyTool) Describe(input json.RawMessage, a *ouro.Action) error {
+	<-t.r.wtReady
+	return t.Tool.Describe(input, a)
+}
+
+func (t readyTool) Call(ctx context.Context, input json.RawMessage) (tool.Output, error) {
+	if _, err := t.r.worktree(ctx); err != nil {
+		return tool.Output{Content: err.Error(), IsError: true}, nil
+	}
+	return t.Tool.Call(ctx, input)
 }
 
 // sandboxRunner is a run's sandbox as the fleet uses it.
@@ -317,11 +360,29 @@ func (f *Fleet) prepare(ctx context.Context, t Task, parent *run, base string, d
 	}
 	id := NewRunID()
 	dir := filepath.Join(f.opts.Home, "worktrees", id)
-	wt, err := f.repo.Create(ctx, id, base, dir)
-	if err != nil {
-		return nil, fmt.Errorf("create the run's worktree: %w", err)
+	r := &run{f: f, parent: parent, def: def, model: spec, wtReady: make(chan struct{})}
+	if parent != nil && base != "" {
+		// A child's worktree is checked out while its first model call
+		// runs: the model needs no files, and on a slow disk the checkout
+		// of a large tree is most of what starting a child costs. Its
+		// tools and sandbox wait for it.
+		r.wt = &workspace.Worktree{Dir: dir, Branch: workspace.BranchPrefix + id, Base: base}
+		go func() {
+			wt, err := f.repo.Create(context.WithoutCancel(ctx), id, base, dir)
+			if err != nil {
+				r.wtErr = fmt.Errorf("create the run's worktree: %w", err)
+			}
+			r.created = wt
+			close(r.wtReady)
+		}()
+	} else {
+		wt, err := f.repo.Create(ctx, id, base, dir)
+		if err != nil {
+			return nil, fmt.Errorf("create the run's worktree: %w", err)
+		}
+		r.wt = wt
+		close(r.wtReady)
 	}
-	r := &run{f: f, parent: parent, wt: wt, def: def, model: spec}
 	ok := false
 	defer func() {
 		if !ok {
@@ -341,7 +402,11 @@ func (f *Fleet) build(ctx context.Context, r *run, id string, t Task, depth int,
 		// never run one, and the others reach their first model call
 		// sooner. The parent's sandbox already proved the configuration.
 		lz := &lazySandbox{start: func(ctx context.Context) (*sandbox.Sandbox, error) {
-			sb, _, err := f.sandbox(ctx, r, id)
+			wt, err := r.worktree(ctx)
+			if err != nil {
+				return nil, err
+			}
+			sb, _, err := f.sandbox(ctx, r, id, wt)
 			if err == nil && sb == nil {
 				err = errors.New("no sandbox could start")
 			}
@@ -349,7 +414,7 @@ func (f *Fleet) build(ctx context.Context, r *run, id string, t Task, depth int,
 		}}
 		r.sb, runner, kind = lz, lz, r.parent.kind
 	} else {
-		sb, k, err := f.sandbox(ctx, r, id)
+		sb, k, err := f.sandbox(ctx, r, id, r.wt)
 		if err != nil {
 			return err
 		}
@@ -366,6 +431,9 @@ func (f *Fleet) build(ctx context.Context, r *run, id string, t Task, depth int,
 		ws.DefaultTimeout = cfg.Sandbox.Limits.Timeout
 	}
 	all := tool.New(ws)
+	for name, tl := range all {
+		all[name] = readyTool{Tool: tl, r: r}
+	}
 	if cfg.MaxDepth > depth {
 		all[agent.ToolDelegate] = delegateTool{}
 	}
@@ -428,7 +496,7 @@ func (f *Fleet) build(ctx context.Context, r *run, id string, t Task, depth int,
 
 // sandbox starts the run's sandbox, or returns nil when the user allowed
 // running without one and none can start.
-func (f *Fleet) sandbox(ctx context.Context, r *run, id string) (*sandbox.Sandbox, string, error) {
+func (f *Fleet) sandbox(ctx context.Context, r *run, id string, wt *workspace.Worktree) (*sandbox.Sandbox, string, error) {
 	cfg := f.opts.Config
 	mode := sandbox.Mode(cfg.Sandbox.Mode)
 	if mode == "" {
@@ -442,7 +510,7 @@ func (f *Fleet) sandbox(ctx context.Context, r *run, id string) (*sandbox.Sandbo
 	if home != "" {
 		hidden = append(hidden, home)
 	}
-	protected := r.wt.Protected()
+	protected := wt.Protected()
 	for _, p := range f.policy.Protected() {
 		if dir, ok := strings.CutSuffix(p, "/**"); ok && !strings.ContainsAny(dir, "*?[") {
 			abs := filepath.Join(r.wt.Dir, dir)
@@ -571,6 +639,9 @@ func (m monitorSet) Score(ctx context.Context, stage, task string, a *ouro.Actio
 }
 
 func (r *run) close() {
+	if r.wtReady != nil {
+		<-r.wtReady
+	}
 	if r.loop != nil {
 		r.f.mu.Lock()
 		delete(r.f.runs, r.loop.ID())
@@ -609,7 +680,11 @@ func (r *run) commit(ctx context.Context, subject, body string) (string, error) 
 	}
 	trailers = append(trailers, workspace.Trailer{Key: "Co-Authored-By", Value: coAuthor(r.model)})
 	body = strings.TrimSpace("Task: " + r.loop.Config().Task + "\n\n" + body)
-	sha, left, err := r.wt.CommitExcept(ctx, workspace.CommitInfo{Subject: subject, Body: body, Trailers: trailers}, r.f.policy.IsProtected)
+	wt, err := r.worktree(ctx)
+	if err != nil {
+		return "", err
+	}
+	sha, left, err := wt.CommitExcept(ctx, workspace.CommitInfo{Subject: subject, Body: body, Trailers: trailers}, r.f.policy.IsProtected)
 	if len(left) > 0 {
 		// The sandbox cannot stop an agent creating a protected file that
 		// did not exist (a new .ouro/config.yaml, a .bashrc); it never
@@ -627,7 +702,7 @@ func (r *run) commit(ctx context.Context, subject, body string) (string, error) 
 		return sha, err
 	}
 	files := 0
-	if ds, err := r.wt.Diffstat(ctx, sha+"^"); err == nil {
+	if ds, err := wt.Diffstat(ctx, sha+"^"); err == nil {
 		files = ds.Files
 	}
 	r.loop.Enqueue(ouro.EventCommit, ouro.Committed{Commit: sha, Branch: r.wt.Branch, Message: subject, Files: files})

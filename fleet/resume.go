@@ -86,7 +86,8 @@ func (f *Fleet) reopen(ctx context.Context, rec ouro.Run, parent *run) (*run, er
 		// Resuming a subtree whose parent ended: roll-ups stop here.
 		parent = nil
 	}
-	r := &run{f: f, parent: parent, wt: wt, def: def, model: st.Model}
+	r := &run{f: f, parent: parent, wt: wt, def: def, model: st.Model, wtReady: make(chan struct{})}
+	close(r.wtReady)
 	ok := false
 	defer func() {
 		if !ok {
