@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
 
@@ -165,6 +166,28 @@ func waitFor(t *testing.T, ch <-chan ouro.Event, match func(ouro.Event) bool) ou
 	return ouro.Event{}
 }
 
+// interrupted lists the runs once none shows as running: after a kill -9
+// a run's lease is free when the last process holding it has exited, and
+// the sandbox's processes die with ouro, but not in the same instant. It
+// gives up after two seconds.
+func (w *world) interrupted(n int) []ouro.Run {
+	w.t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		rs := w.runs()
+		running := 0
+		for _, r := range rs {
+			if r.Status == ouro.StatusRunning {
+				running++
+			}
+		}
+		if (running == 0 && len(rs) == n) || time.Now().After(deadline) {
+			return rs
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (w *world) runs() []ouro.Run {
 	w.t.Helper()
 	code, out, errs := w.ouro("runs", "--json")
@@ -304,7 +327,7 @@ func TestKill9ThenResume(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 
-	rs := w.runs()
+	rs := w.interrupted(1)
 	if len(rs) != 1 || rs[0].Status != ouro.StatusInterrupted {
 		t.Fatalf("after kill -9: %+v", rs)
 	}
@@ -521,7 +544,7 @@ func TestKill9MidTreeThenResume(t *testing.T) {
 	})
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
-	for _, r := range w.runs() {
+	for _, r := range w.interrupted(4) {
 		if r.Status != ouro.StatusInterrupted {
 			t.Fatalf("after kill -9, run %s is %s", r.ID, r.Status)
 		}
