@@ -195,6 +195,27 @@ type Budget struct {
 	ToolCalls    int64         `json:"tool_calls,omitempty" yaml:"tool_calls"`
 }
 
+// Or returns b with each zero field (no limit) taken from def: the way a
+// flag overrides a file, and a file the defaults.
+func (b Budget) Or(def Budget) Budget {
+	if b.InputTokens == 0 {
+		b.InputTokens = def.InputTokens
+	}
+	if b.OutputTokens == 0 {
+		b.OutputTokens = def.OutputTokens
+	}
+	if b.CostUSD == 0 {
+		b.CostUSD = def.CostUSD
+	}
+	if b.WallTime == 0 {
+		b.WallTime = def.WallTime
+	}
+	if b.ToolCalls == 0 {
+		b.ToolCalls = def.ToolCalls
+	}
+	return b
+}
+
 // Decision is a policy outcome for an action.
 type Decision string
 

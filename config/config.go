@@ -764,7 +764,7 @@ func Merge(base, over Config) Config {
 		}
 		out.Providers = ps
 	}
-	out.Budget = mergeBudget(base.Budget, over.Budget)
+	out.Budget = over.Budget.Or(base.Budget)
 	setNum(&out.MaxAgents, over.MaxAgents)
 	setNum(&out.MaxDepth, over.MaxDepth)
 	setNum(&out.MaxChildren, over.MaxChildren)
@@ -808,16 +808,6 @@ func mergeProvider(base, over Provider) Provider {
 		}
 		out.Prices = prices
 	}
-	return out
-}
-
-func mergeBudget(base, over ouro.Budget) ouro.Budget {
-	out := base
-	setNum(&out.InputTokens, over.InputTokens)
-	setNum(&out.OutputTokens, over.OutputTokens)
-	setNum(&out.CostUSD, over.CostUSD)
-	setNum(&out.WallTime, over.WallTime)
-	setNum(&out.ToolCalls, over.ToolCalls)
 	return out
 }
 

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -181,7 +179,11 @@ func (r *run) Delegate(ctx context.Context, parent *agent.Loop, call ouro.ToolCa
 		if cerr != nil {
 			return tool.Output{}, fmt.Errorf("delegate: commit the parent's work: %w", cerr)
 		}
-		base, err := worktreeHead(ctx, r.wt.Dir)
+		wt, err := r.worktree(ctx)
+		if err != nil {
+			return tool.Output{}, err
+		}
+		base, err := wt.Head(ctx)
 		if err != nil {
 			return tool.Output{}, fmt.Errorf("delegate: read the parent's HEAD: %w", err)
 		}
@@ -191,7 +193,6 @@ func (r *run) Delegate(ctx context.Context, parent *agent.Loop, call ouro.ToolCa
 			task += "\n\nWhen you are done, call finish with a summary that is only a JSON value valid against this JSON schema:\n" + string(args.ResultSchema)
 		}
 		c, err := f.prepare(ctx, Task{Task: task, Agent: args.Agent, Model: args.Model, Budget: budget}, r, base, depth)
-		f.refill()
 		if err != nil {
 			return tool.Output{Content: "delegate: could not start the child: " + err.Error(), IsError: true}, nil
 		}
@@ -397,40 +398,4 @@ func validateResult(schema json.RawMessage, summary string) (json.RawMessage, er
 		return nil, errors.New(oneLine(err.Error(), 500))
 	}
 	return json.RawMessage(text), nil
-}
-
-// worktreeHead is the commit a worktree is at.
-func worktreeHead(ctx context.Context, dir string) (string, error) {
-	out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "--verify", "HEAD^{commit}").Output()
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(string(out)), nil
-}
-
-// unsafeRunner runs commands unconfined: only with --unsafe-no-sandbox.
-type unsafeRunner struct{ root string }
-
-func (u unsafeRunner) Run(ctx context.Context, c ouro.Command) (ouro.CommandResult, error) {
-	timeout := c.Timeout
-	if timeout <= 0 {
-		timeout = 2 * time.Minute
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", c.Script)
-	cmd.Dir = filepath.Join(u.root, c.Dir)
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	res := ouro.CommandResult{Output: out, Duration: time.Since(start)}
-	var ee *exec.ExitError
-	switch {
-	case ctx.Err() == context.DeadlineExceeded:
-		res.TimedOut, res.ExitCode = true, -1
-	case errors.As(err, &ee):
-		res.ExitCode = ee.ExitCode()
-	case err != nil:
-		return res, err
-	}
-	return res, nil
 }

@@ -67,57 +67,12 @@ type Fleet struct {
 	log    *slog.Logger
 	slots  chan struct{} // --max-agents
 
-	mu        sync.Mutex
-	runs      map[string]*run
-	refilling bool
-	closed    bool
-	refills   sync.WaitGroup
+	mu   sync.Mutex
+	runs map[string]*run
 }
 
-// spareWorktrees is how many spare worktrees the fleet keeps ready once a
-// run has delegated, so that a child's worktree is a rename and a branch
-// switch rather than a full checkout.
-const spareWorktrees = 2
-
-// refill tops up the spare worktrees in the background.
-func (f *Fleet) refill() {
-	f.mu.Lock()
-	if f.refilling || f.closed {
-		f.mu.Unlock()
-		return
-	}
-	f.refilling = true
-	f.refills.Add(1)
-	f.mu.Unlock()
-	go func() {
-		defer f.refills.Done()
-		defer func() {
-			f.mu.Lock()
-			f.refilling = false
-			f.mu.Unlock()
-		}()
-		// One at a time, so that each is ready as soon as it can be.
-		for f.repo.Spares() < spareWorktrees {
-			f.mu.Lock()
-			closed := f.closed
-			f.mu.Unlock()
-			if closed {
-				return
-			}
-			if err := f.repo.Prepare(context.Background(), filepath.Join(f.opts.Home, "worktrees"), 1, ""); err != nil {
-				f.log.Warn("prepare spare worktrees", "err", err)
-				return
-			}
-		}
-	}()
-}
-
-// Close waits for background work and deletes unused spare worktrees.
+// Close releases what the fleet holds of the repository.
 func (f *Fleet) Close(ctx context.Context) error {
-	f.mu.Lock()
-	f.closed = true
-	f.mu.Unlock()
-	f.refills.Wait()
 	return f.repo.Close(ctx)
 }
 
@@ -279,9 +234,6 @@ func (f *Fleet) Start(ctx context.Context, t Task) (string, agent.Outcome, error
 		return "", agent.Outcome{}, err
 	}
 	defer r.close()
-	if _, ok := r.loop.Config().Tools[agent.ToolDelegate]; ok {
-		f.refill() // children's worktrees, ready before the first delegate call
-	}
 	if err := f.acquire(ctx); err != nil {
 		return r.loop.ID(), agent.Outcome{}, err
 	}
@@ -397,7 +349,7 @@ func (f *Fleet) build(ctx context.Context, r *run, id string, t Task, depth int,
 	cfg := f.opts.Config
 	var kind string
 	var runner tool.Runner
-	if r.parent != nil && r.parent.kind != "none" {
+	if r.parent != nil {
 		// A child's sandbox starts with its first command: many children
 		// never run one, and the others reach their first model call
 		// sooner. The parent's sandbox already proved the configuration.
@@ -406,24 +358,15 @@ func (f *Fleet) build(ctx context.Context, r *run, id string, t Task, depth int,
 			if err != nil {
 				return nil, err
 			}
-			sb, _, err := f.sandbox(ctx, r, id, wt)
-			if err == nil && sb == nil {
-				err = errors.New("no sandbox could start")
-			}
-			return sb, err
+			return f.sandbox(ctx, r, id, wt)
 		}}
 		r.sb, runner, kind = lz, lz, r.parent.kind
 	} else {
-		sb, k, err := f.sandbox(ctx, r, id, r.wt)
+		sb, err := f.sandbox(ctx, r, id, r.wt)
 		if err != nil {
 			return err
 		}
-		kind = k
-		if sb != nil {
-			r.sb, runner = sb, sb
-		} else {
-			runner = unsafeRunner{root: r.wt.Dir}
-		}
+		r.sb, runner, kind = sb, sb, sb.Kind()
 	}
 	r.kind = kind
 	ws := &tool.Workspace{Root: r.wt.Dir, Protected: f.policy.IsProtected, Runner: runner}
@@ -451,7 +394,7 @@ func (f *Fleet) build(ctx context.Context, r *run, id string, t Task, depth int,
 	if err != nil {
 		return err
 	}
-	budget := r.def.Budget(mergeBudget(t.Budget, cfg.Budget))
+	budget := r.def.Budget(t.Budget.Or(cfg.Budget))
 	lineage := []string{id}
 	parentID := ""
 	if r.parent != nil {
@@ -494,16 +437,13 @@ func (f *Fleet) build(ctx context.Context, r *run, id string, t Task, depth int,
 	return nil
 }
 
-// sandbox starts the run's sandbox, or returns nil when the user allowed
-// running without one and none can start.
-func (f *Fleet) sandbox(ctx context.Context, r *run, id string, wt *workspace.Worktree) (*sandbox.Sandbox, string, error) {
+// sandbox starts the run's sandbox. With Options.Unsafe it may be one that
+// does not isolate (Kind "none"), which the run journals.
+func (f *Fleet) sandbox(ctx context.Context, r *run, id string, wt *workspace.Worktree) (*sandbox.Sandbox, error) {
 	cfg := f.opts.Config
 	mode := sandbox.Mode(cfg.Sandbox.Mode)
 	if mode == "" {
 		mode = "auto"
-	}
-	if f.opts.Unsafe && mode == "none" {
-		return nil, "none", nil
 	}
 	home := f.opts.Getenv("HOME")
 	hidden := []string{f.opts.Home}
@@ -523,14 +463,14 @@ func (f *Fleet) sandbox(ctx context.Context, r *run, id string, wt *workspace.Wo
 	if hosts := f.policy.AllowedHosts(); len(hosts) > 0 {
 		sock := filepath.Join(f.opts.Home, "sock", id+".sock")
 		if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
-			return nil, "", fmt.Errorf("make the proxy socket dir: %w", err)
+			return nil, fmt.Errorf("make the proxy socket dir: %w", err)
 		}
 		px := netproxy.New(netproxy.Config{Allow: hosts, Logger: f.log})
 		pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		l, err := px.ListenUnix(pctx, sock)
 		if err != nil {
 			cancel()
-			return nil, "", fmt.Errorf("listen for the network proxy: %w", err)
+			return nil, fmt.Errorf("listen for the network proxy: %w", err)
 		}
 		go px.Serve(pctx, l)
 		r.proxy = func() { cancel(); l.Close(); os.Remove(sock) }
@@ -556,7 +496,7 @@ func (f *Fleet) sandbox(ctx context.Context, r *run, id string, wt *workspace.Wo
 		}
 	}
 	if err := os.MkdirAll(cache, 0o700); err != nil {
-		return nil, "", fmt.Errorf("make the sandbox build cache: %w", err)
+		return nil, fmt.Errorf("make the sandbox build cache: %w", err)
 	}
 	env := []string{"GOCACHE=" + cache, "GOTOOLCHAIN=local", "GOPROXY=off", "GOFLAGS=-mod=mod"}
 	readOnly := []string{f.repo.CommonDir}
@@ -572,20 +512,16 @@ func (f *Fleet) sandbox(ctx context.Context, r *run, id string, wt *workspace.Wo
 	}
 	lim := cfg.Sandbox.Limits
 	sb, err := sandbox.New(ctx, sandbox.Config{
-		Workspace: r.wt.Dir, Protected: existing, ReadOnly: readOnly, Writable: []string{cache}, Env: env,
-		Hidden: hidden, ProxySocket: proxySock, Mode: mode, Logger: f.log,
+		Workspace: wt.Dir, Protected: existing, ReadOnly: readOnly, Writable: []string{cache}, Env: env,
+		Hidden: hidden, ProxySocket: proxySock, Mode: mode, Unsafe: f.opts.Unsafe, Logger: f.log,
 		Limits: sandbox.Limits{CPUTime: lim.CPUTime, Memory: int64(lim.Memory), Procs: lim.Procs, FileSize: int64(lim.FileSize),
 			Output: int(lim.Output), Timeout: lim.Timeout, MemoryTotal: int64(lim.MemoryTotal), TmpSize: int64(lim.TmpSize),
 			DiskGrowth: int64(lim.DiskGrowth)},
 	})
 	if err != nil {
-		if f.opts.Unsafe {
-			f.log.Warn("running without a sandbox (--unsafe-no-sandbox)", "run", id, "why", err)
-			return nil, "none", nil
-		}
-		return nil, "", fmt.Errorf("start the sandbox: %w; install bubblewrap (apt-get install bubblewrap) or pass --unsafe-no-sandbox to run commands unconfined", err)
+		return nil, fmt.Errorf("start the sandbox: %w; install bubblewrap (apt-get install bubblewrap) or pass --unsafe-no-sandbox to run commands unconfined", err)
 	}
-	return sb, sb.Kind(), nil
+	return sb, nil
 }
 
 // hostModCache is the host's Go module cache, shown read-only to commands
@@ -719,25 +655,6 @@ func coAuthor(spec string) string {
 		name = "scripted model " + filepath.Base(name)
 	}
 	return name + " <noreply@ouro.invalid>"
-}
-
-func mergeBudget(over, base ouro.Budget) ouro.Budget {
-	if over.InputTokens == 0 {
-		over.InputTokens = base.InputTokens
-	}
-	if over.OutputTokens == 0 {
-		over.OutputTokens = base.OutputTokens
-	}
-	if over.CostUSD == 0 {
-		over.CostUSD = base.CostUSD
-	}
-	if over.WallTime == 0 {
-		over.WallTime = base.WallTime
-	}
-	if over.ToolCalls == 0 {
-		over.ToolCalls = base.ToolCalls
-	}
-	return over
 }
 
 func oneLine(s string, n int) string {

@@ -465,3 +465,32 @@ func TestModelMonitorFromConfig(t *testing.T) {
 		t.Fatalf("approval requests: %+v", asked)
 	}
 }
+
+// TestUnsafeNoSandbox: with Unsafe and mode none commands run without a
+// sandbox, and the run says so wherever it is listed.
+func TestUnsafeNoSandbox(t *testing.T) {
+	r := newRig(t, map[string]string{"a.txt": "a\n"})
+	r.cfg.Sandbox.Mode = "none"
+	parent := r.script("p.jsonl", `{"tool_calls": [{"name": "bash", "input": {"command": "cat a.txt"}}]}
+{"expect": "a", "tool_calls": [{"name": "finish", "input": {"summary": "done"}}]}
+`)
+	f, err := New(context.Background(), Options{Home: r.home, Journal: r.jr, Config: r.cfg, RepoDir: r.repo,
+		Getenv: func(k string) string { return r.env[k] }, Observer: r.obs, Unsafe: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close(context.Background())
+	id, out, err := f.Start(context.Background(), Task{Task: "unsafe", Model: "script:" + parent})
+	if err != nil || out.Status != ouro.StatusFinished {
+		t.Fatalf("run: %+v %v", out, err)
+	}
+	run, _ := r.jr.Run(context.Background(), id)
+	if !run.Unsafe {
+		t.Errorf("the run is not marked unsafe: %+v", run)
+	}
+	f2, _ := New(context.Background(), Options{Home: r.home, Journal: r.jr, Config: r.cfg, RepoDir: r.repo,
+		Getenv: func(k string) string { return r.env[k] }})
+	if _, _, err := f2.Start(context.Background(), Task{Task: "unsafe", Model: "script:" + parent}); err == nil {
+		t.Error("mode none without Unsafe started a run")
+	}
+}

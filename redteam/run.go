@@ -173,8 +173,8 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	default:
 		return rep, fmt.Errorf("redteam: sandbox mode %q; use auto, bwrap or landlock (the suite never runs unsandboxed)", opts.SandboxMode)
 	}
-	lim := SuiteLimits()
-	mergeLimits(&lim, opts.Limits)
+	lim := config.Merge(config.Config{Sandbox: config.Sandbox{Limits: SuiteLimits()}},
+		config.Config{Sandbox: config.Sandbox{Limits: opts.Limits}}).Sandbox.Limits
 	w, err := newWorld(ctx, opts.Dir)
 	if err != nil {
 		return rep, err
@@ -265,27 +265,6 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	rep.CanaryChanges = diffMaps(s.canaries, after)
 	rep.Wall = time.Since(start)
 	return rep, nil
-}
-
-func mergeLimits(dst *config.SandboxLimits, over config.SandboxLimits) {
-	if over.Timeout > 0 {
-		dst.Timeout = over.Timeout
-	}
-	if over.CPUTime > 0 {
-		dst.CPUTime = over.CPUTime
-	}
-	if over.Memory > 0 {
-		dst.Memory = over.Memory
-	}
-	if over.FileSize > 0 {
-		dst.FileSize = over.FileSize
-	}
-	if over.Procs > 0 {
-		dst.Procs = over.Procs
-	}
-	if over.Output > 0 {
-		dst.Output = over.Output
-	}
 }
 
 // setenv sets process environment variables and returns a function that

@@ -446,7 +446,8 @@ func (w *Worktree) status(ctx context.Context) ([]string, error) {
 	return statusPaths(out), nil
 }
 
-func (w *Worktree) head(ctx context.Context) (string, error) {
+// Head is the commit the worktree is at.
+func (w *Worktree) Head(ctx context.Context) (string, error) {
 	out, err := w.git(ctx, "rev-parse", "--verify", "HEAD^{commit}")
 	if err != nil {
 		return "", err
@@ -479,7 +480,7 @@ func (w *Worktree) Merge(ctx context.Context, branch, message string, trailers [
 	if err != nil {
 		return MergeResult{}, fmt.Errorf("merge %s into %s: %w", branch, w.Dir, err)
 	}
-	before, err := w.head(ctx)
+	before, err := w.Head(ctx)
 	if err != nil {
 		return MergeResult{}, fmt.Errorf("merge %s into %s: read HEAD: %w", branch, w.Dir, err)
 	}
@@ -498,7 +499,7 @@ func (w *Worktree) Merge(ctx context.Context, branch, message string, trailers [
 			"--no-stat", "--no-squash", "--cleanup=verbatim", "--quiet", "-m", msg, theirs},
 	}))
 	if mergeErr == nil {
-		after, err := w.head(ctx)
+		after, err := w.Head(ctx)
 		if err != nil {
 			return MergeResult{}, fmt.Errorf("merge %s into %s: read HEAD: %w", branch, w.Dir, err)
 		}
@@ -554,7 +555,7 @@ func (w *Worktree) restore(ctx context.Context, before string) error {
 
 // isAt reports whether HEAD is before and the worktree has no changes.
 func (w *Worktree) isAt(ctx context.Context, before string) (bool, error) {
-	h, err := w.head(ctx)
+	h, err := w.Head(ctx)
 	if err != nil {
 		return false, err
 	}

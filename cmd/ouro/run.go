@@ -87,7 +87,7 @@ func newSetup(ctx context.Context, e *env, rf *runFlags) (*setup, int) {
 	if rf.maxAgents > 0 {
 		cfg.MaxAgents = rf.maxAgents
 	}
-	cfg.Budget = mergeFlagBudget(rf.budget, cfg.Budget)
+	cfg.Budget = rf.budget.Or(cfg.Budget)
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(e.stderr, "ouro: %v\n", err)
 		return nil, exitUsage
@@ -116,25 +116,6 @@ func newSetup(ctx context.Context, e *env, rf *runFlags) (*setup, int) {
 	}
 	s.fleet = f
 	return s, exitOK
-}
-
-func mergeFlagBudget(flags, cfg ouro.Budget) ouro.Budget {
-	if flags.InputTokens > 0 {
-		cfg.InputTokens = flags.InputTokens
-	}
-	if flags.OutputTokens > 0 {
-		cfg.OutputTokens = flags.OutputTokens
-	}
-	if flags.CostUSD > 0 {
-		cfg.CostUSD = flags.CostUSD
-	}
-	if flags.WallTime > 0 {
-		cfg.WallTime = flags.WallTime
-	}
-	if flags.ToolCalls > 0 {
-		cfg.ToolCalls = flags.ToolCalls
-	}
-	return cfg
 }
 
 // openJournal opens the journal under OURO_HOME.
